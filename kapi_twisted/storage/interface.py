@@ -94,6 +94,14 @@ class UnavailableError(StorageError):
     """The backend cannot be reached now (-> 503/504); retrying may succeed."""
 
 
+class StorageFileError(StorageError):
+    """
+    The storage file cannot be used (corrupt, not ours, locked by another
+    process, or from a newer version). C{str(error)} is one line meant to be
+    printed as the server's last words; the file is left untouched.
+    """
+
+
 _METADATA_OPEN = b'"metadata":{'
 
 
@@ -199,6 +207,11 @@ class IWatch(Interface):
         "store shutting down), or fails with CompactedError if it fell too far behind."
     )
 
+    revision = Attribute(
+        "An int: every change under the watched prefix up to this revision "
+        "has been delivered, so it is a safe bookmark resourceVersion."
+    )
+
     def stop() -> None:
         """End the watch; no event is delivered after this returns."""
 
@@ -270,13 +283,23 @@ class IStorage(Interface):
         """
 
     def watch(
-        prefix: str, after_revision: int, on_event: Callable[[Event], Any]
+        prefix: str,
+        after_revision: int,
+        on_event: Callable[[Event], Any],
+        on_progress: Optional[Callable[[int], Any]] = None,
     ) -> IWatch:
         """
         Deliver to C{on_event}, in revision order, every change under C{prefix}
         with a revision greater than C{after_revision}, then every later change,
         until stopped. A compacted C{after_revision} ends the watch at once
-        with CompactedError in its C{done}.
+        with CompactedError in its C{done}. C{on_event} is never called from
+        inside this call (history is replayed on a later reactor turn).
+
+        C{on_progress(revision)}, when given, is called now and then (the watch
+        cache: every C{progress_interval} seconds, default 1) with the watch's
+        bookmark revision when it moved: every change up to it has been
+        delivered. The same figure is readable at any time as
+        C{IWatch.revision}.
         """
 
     def current_revision() -> Deferred:

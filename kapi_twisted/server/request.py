@@ -1,0 +1,89 @@
+"""
+The request object every handler sees: twisted.web's L{Request} plus the
+per-request context that kube-apiserver keeps in Go's C{context.Context}
+(request info, user, arrival time, warnings, audit ID).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, List, Optional
+
+from twisted.web.server import Request
+
+# kube-apiserver's WithWarningRecorder limits.
+_WARNINGS_TOTAL_RUNES = 4096
+_WARNING_TRUNCATED_RUNES = 256
+
+
+class APIRequest(Request):
+    """
+    @ivar request_info: the parsed L{kapi_twisted.server.requestinfo.RequestInfo},
+        set by the request-info filter.
+    @ivar user: the authenticated user (C{kapi_twisted.auth} user info), set by
+        the authentication filter.
+    @ivar received_at: wall-clock arrival time (the base of the deadline).
+    @ivar audit_id: the C{Audit-ID} of this request.
+    @ivar timed_out: set once the timeout filter has answered 504; later
+        writes from the handler are thrown away.
+    @ivar long_running: set by the request-info filter (watches, proxies...).
+    """
+
+    request_info: Any = None
+    user: Any = None
+    audit_id: str = ""
+    timed_out: bool = False
+    long_running: bool = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.received_at = time.time()
+        self._warnings: List[str] = []
+
+    def add_warning(self, text: str) -> None:
+        """
+        Add a C{Warning: 299 - "<text>"} response header (duplicates dropped;
+        once the total passes 4096 runes each warning is cut to 256 runes).
+        Has no effect after the headers were written.
+        """
+        if self.startedWriting or text in self._warnings:
+            return
+        self._warnings.append(text)
+        total = sum(len(w) for w in self._warnings)
+        texts = self._warnings
+        if total > _WARNINGS_TOTAL_RUNES:
+            texts = [w[:_WARNING_TRUNCATED_RUNES] for w in self._warnings]
+        self.responseHeaders.setRawHeaders(
+            b"warning", [_warning_header(t) for t in texts]
+        )
+
+    @property
+    def warnings(self) -> List[str]:
+        return list(self._warnings)
+
+    @property
+    def gone(self) -> bool:
+        """True once nothing more may be written: finished, timed out or disconnected."""
+        return bool(self.finished or self.timed_out or self._disconnected)
+
+    def peer_certificate(self) -> Optional[Any]:
+        """
+        The client's certificate (pyOpenSSL X509) from the TLS layer, if any,
+        for HTTP/1.1 and HTTP/2 alike.
+        """
+        transport = self.transport
+        # HTTP/2 streams wrap the connection's transport.
+        for candidate in (transport, getattr(transport, "transport", None),
+                          getattr(self.channel, "transport", None)):
+            get = getattr(candidate, "getPeerCertificate", None)
+            if get is not None:
+                try:
+                    return get()
+                except Exception:
+                    return None
+        return None
+
+
+def _warning_header(text: str) -> bytes:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{escaped}"'.encode("utf-8")

@@ -1,0 +1,373 @@
+"""
+The embedded default backend (C{--storage-backend=sqlite}): an append-only,
+revision-numbered log in one SQLite file, with the whole current state (and
+the history since the last compaction) held in memory.
+
+Why this shape:
+  - Every compare-and-swap is decided in memory on the reactor thread, so
+    SQLite is only asked to append rows. One dedicated writer thread commits
+    whatever writes queued up while it was busy in one transaction (group
+    commit), and a write's Deferred fires only after that commit, so an
+    acknowledged write survives C{kill -9} (with the default
+    C{synchronous=FULL}, power loss too). A batch commits whole or not at all.
+  - Start-up reads the log once (state + history for resuming watches).
+  - Compaction deletes superseded rows and old tombstones in short
+    transactions on the same writer thread, interleaved with write batches,
+    then gives the pages back to the file system (incremental vacuum).
+  - The file holds an exclusive lock while open and a schema version; a file
+    that is corrupt, foreign, locked or newer raises L{StorageFileError} and
+    is never replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import Any, Optional
+
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.python.threadpool import ThreadPool
+from zope.interface import implementer
+
+from ._compactor import PeriodicCompactor
+from ._local import LocalStorage
+from .interface import (
+    ADDED,
+    DELETED,
+    MODIFIED,
+    Event,
+    FutureRevisionError,
+    IStorage,
+    KeyValue,
+    StorageError,
+    StorageFileError,
+)
+
+_log = Logger()
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE log (
+    rev INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    create_rev INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    value BLOB NOT NULL
+);
+CREATE INDEX log_key_rev ON log (key, rev);
+CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+_INSERT = "INSERT INTO log (rev, key, create_rev, deleted, value) VALUES (?, ?, ?, ?, ?)"
+
+# Rows at or before the compaction target that nothing needs any more: a
+# tombstone, or a version with a newer version at or before the target.
+_COMPACT_CHUNK = """
+DELETE FROM log WHERE rev > ? AND rev <= ? AND (
+    deleted = 1 OR EXISTS (
+        SELECT 1 FROM log AS newer
+        WHERE newer.key = log.key AND newer.rev > log.rev AND newer.rev <= ?))
+"""
+
+COMPACT_BATCH = 1000
+
+
+class _Database:
+    """The SQLite side; every method runs on the writer thread."""
+
+    def __init__(self, path: str, synchronous: str) -> None:
+        self.path = path
+        self.synchronous = synchronous
+        self.conn: Optional[sqlite3.Connection] = None
+
+    def _error(self, problem: str) -> StorageFileError:
+        return StorageFileError(
+            f"storage file {self.path} {problem}; it was left untouched "
+            f"(restore it from a backup or move it away)"
+        )
+
+    def open(self) -> tuple:
+        """Open (or create) the file and read the log: (rows, compacted)."""
+        try:
+            return self._open()
+        except sqlite3.OperationalError as e:
+            self.close()
+            if "locked" in str(e):
+                raise StorageFileError(
+                    f"storage file {self.path} is in use by another process"
+                ) from e
+            raise self._error(f"cannot be read ({e})") from e
+        except sqlite3.DatabaseError as e:
+            self.close()
+            raise self._error(f"is corrupt or not a kapi database ({e})") from e
+
+    def _open(self) -> tuple:
+        directory = os.path.dirname(self.path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        conn = self.conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=0.2
+        )
+        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+        tables = {
+            row[0]
+            for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        if not tables:
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            conn.execute("COMMIT")
+        elif "schema_version" not in tables:
+            raise self._error("is not a kapi database (no schema_version table)")
+        else:
+            conn.execute("PRAGMA journal_mode=WAL")
+            (version,) = conn.execute("SELECT version FROM schema_version").fetchone()
+            if version > SCHEMA_VERSION:
+                raise self._error(
+                    f"has schema version {version}, newer than this kapi's {SCHEMA_VERSION}"
+                )
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        meta = dict(conn.execute("SELECT name, value FROM meta"))
+        rows = conn.execute(
+            "SELECT rev, key, create_rev, deleted, value FROM log ORDER BY rev"
+        ).fetchall()
+        return rows, meta.get("compacted", 0)
+
+    def write(self, rows: list) -> None:
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(_INSERT, rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def set_compacted(self, revision: int) -> None:
+        """Record the compaction target before any row goes."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (name, value) VALUES ('compacted', ?)",
+            (revision,),
+        )
+
+    def compact_chunk(self, after: int, target: int) -> Optional[int]:
+        """Compact rows in (after, ...]; return where to go on, or None when done."""
+        conn = self.conn
+        row = conn.execute(
+            "SELECT rev FROM log WHERE rev > ? AND rev <= ? ORDER BY rev LIMIT 1 OFFSET ?",
+            (after, target, COMPACT_BATCH - 1),
+        ).fetchone()
+        upto = row[0] if row else target
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(_COMPACT_CHUNK, (after, upto, target))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return upto if upto < target else None
+
+    def shrink(self) -> None:
+        """Give freed pages back and truncate the write-ahead log."""
+        self.conn.execute("PRAGMA incremental_vacuum").fetchall()
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def size(self) -> int:
+        total = 0
+        for suffix in ("", "-wal"):
+            try:
+                total += os.path.getsize(self.path + suffix)
+            except OSError:
+                pass
+        return total
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def load_rows(rows: list, compacted: int) -> tuple:
+    """
+    Replay log rows into (state, history, revision): the state after every
+    row, and the events after C{compacted}.
+    """
+    state: dict[str, KeyValue] = {}
+    history: list[Event] = []
+    revision = 0
+    for rev, key, create_rev, deleted, value in rows:
+        prev = state.get(key)
+        if deleted:
+            if prev is None:
+                continue
+            del state[key]
+            if rev > compacted:
+                kv = KeyValue(key, prev.value, rev, prev.create_revision)
+                history.append(Event(DELETED, kv, prev))
+        else:
+            kv = KeyValue(key, value, rev, create_rev)
+            state[key] = kv
+            if rev > compacted:
+                history.append(Event(MODIFIED if prev is not None else ADDED, kv, prev))
+        revision = rev
+    return state, history, revision
+
+
+@implementer(IStorage)
+class SQLiteStorage(LocalStorage):
+    """
+    An L{IStorage} in one SQLite file.
+
+    @param path: the database file (created when missing).
+    @param compaction_interval: seconds between compactions (0: never).
+    @param synchronous: SQLite's C{synchronous} pragma; C{FULL} (default)
+        survives power loss, C{NORMAL} only process crashes.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        reactor: Any = None,
+        compaction_interval: float = 300,
+        synchronous: str = "FULL",
+    ) -> None:
+        super().__init__(reactor)
+        if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA", "OFF"):
+            raise ValueError(f"bad synchronous mode {synchronous!r}")
+        self.path = path
+        self._db = _Database(path, synchronous.upper())
+        self._pool = ThreadPool(minthreads=1, maxthreads=1, name="kapi-sqlite")
+        self._queue: list = []
+        self._writing: Optional[Deferred] = None
+        self._compacting: Optional[Deferred] = None
+        self._compactor = PeriodicCompactor(self, compaction_interval, self._reactor)
+        self._started = False
+
+    def _run(self, f, *args) -> Deferred:
+        return deferToThreadPool(self._reactor, self._pool, f, *args)
+
+    # -- life cycle -----------------------------------------------------------
+
+    def start(self) -> Deferred:
+        self._pool.start()
+        d = self._run(self._db.open)
+        d.addCallback(self._loaded)
+        d.addErrback(self._open_failed)
+        return d
+
+    def _loaded(self, opened: tuple) -> None:
+        rows, compacted = opened
+        state, history, revision = load_rows(rows, compacted)
+        # Compaction may have removed the newest row (a tombstone at the
+        # compaction target), never anything after it.
+        revision = max(revision, compacted)
+        self._index.load(state, revision, compacted, history)
+        self._next_revision = revision
+        self._started = True
+        self._compactor.start()
+
+    def _open_failed(self, failure: Failure) -> Failure:
+        self._pool.stop()
+        return failure
+
+    def stop(self) -> Deferred:
+        self._compactor.stop()
+        self._index.close()
+        if not self._started:
+            return succeed(None)
+        self._started = False
+        d = self._idle()
+        d.addBoth(lambda _: self._run(self._db.close))
+        d.addBoth(lambda _: self._pool.stop())
+        return d
+
+    def _idle(self) -> Deferred:
+        """Fire once queued writes and any compaction step are finished."""
+        if self._writing is None and self._compacting is None and not self._queue:
+            return succeed(None)
+        d: Deferred = Deferred()
+        self._reactor.callLater(0.01, lambda: self._idle().chainDeferred(d))
+        return d
+
+    # -- writes ---------------------------------------------------------------
+
+    def _commit(self, event: Event, row: tuple) -> Deferred:
+        if not self._started:
+            self._abandon()
+            return fail(StorageError("storage is not running"))
+        d: Deferred = Deferred()
+        self._queue.append((event, row, d))
+        if self._writing is None:
+            self._flush()
+        return d
+
+    def _flush(self) -> None:
+        batch, self._queue = self._queue, []
+        w = self._writing = self._run(self._db.write, [row for _, row, _ in batch])
+        w.addCallbacks(self._written, self._write_failed, (batch,), None, (batch,))
+
+    def _written(self, _: Any, batch: list) -> None:
+        self._writing = None
+        index = self._index
+        for event, _, d in batch:
+            index.apply(event)
+            self._settled(event)
+        for event, _, d in batch:
+            d.callback(event.kv)
+        if self._queue:
+            self._flush()
+
+    def _write_failed(self, failure: Failure, batch: list) -> None:
+        self._writing = None
+        _log.failure("storage write failed", failure)
+        queued, self._queue = self._queue, []
+        self._abandon()
+        error = StorageError(f"storage write failed: {failure.getErrorMessage()}")
+        for _, _, d in batch + queued:
+            d.errback(error)
+
+    # -- compaction -----------------------------------------------------------
+
+    def compact(self, revision: int) -> Deferred:
+        index = self._index
+        if revision > index.revision:
+            return fail(FutureRevisionError(revision, index.revision))
+        if revision <= index.compacted or self._compacting is not None:
+            return succeed(None)
+        index.compact(revision)
+        self._compacting = d = self._run(self._db.set_compacted, revision)
+        d.addCallback(lambda _: self._compact_from(0, revision))
+        d.addCallback(lambda _: self._run(self._db.shrink))
+
+        def finished(result):
+            self._compacting = None
+            return result
+
+        return d.addBoth(finished)
+
+    def _compact_from(self, after: int, target: int) -> Deferred:
+        # One short transaction per step; write batches queue between steps.
+        d = self._run(self._db.compact_chunk, after, target)
+
+        def next_step(upto):
+            if upto is None or not self._started:
+                return None
+            return self._compact_from(upto, target)
+
+        return d.addCallback(next_step)
+
+    def file_size(self) -> int:
+        """Bytes on disk (database + write-ahead log)."""
+        return self._db.size()
