@@ -295,6 +295,3 @@ def v2_document_json() -> Tuple[bytes, str]:
     body = json.dumps(v2_document(), separators=(",", ":"), sort_keys=True).encode()
     return body, hashlib.sha512(body).hexdigest().upper()
 
-
-def _camel(s: str) -> str:
-    return "".join(p[:1].upper() + p[1:] for p in re.split(r"[.\-]", s) if p)
