@@ -12,12 +12,7 @@ describe a type by hand.
 
 from __future__ import annotations
 
-from typing import Dict, Mapping, Optional, Tuple
-
-try:
-    from typing import Protocol
-except ImportError:  # pragma: no cover - Python < 3.8
-    Protocol = object  # type: ignore[assignment,misc]
+from typing import Dict, Mapping, Optional, Protocol, Tuple
 
 __all__ = ["PatchSchema", "OpenAPIPatchSchema", "find_definition"]
 
