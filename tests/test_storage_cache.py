@@ -1,0 +1,151 @@
+"""
+The watch cache: conformance over the memory and SQLite backends, cheap
+fan-out, bookmarks, its event window, and resuming watches older than it.
+"""
+
+import os
+
+from twisted.internet.defer import inlineCallbacks
+from twisted.internet.task import Clock
+from twisted.trial import unittest
+
+from kapi_twisted.storage import ADDED, CompactedError, MODIFIED, build_storage
+from kapi_twisted.storage.cache import WatchCache
+from kapi_twisted.storage.memory import MemoryStorage
+from kapi_twisted.storage.sqlite import SQLiteStorage
+from kapi_twisted.storage.testing import EventCollector, StorageConformanceMixin, value
+
+
+class CacheOverMemoryConformanceTests(StorageConformanceMixin, unittest.TestCase):
+    """The conformance suite on the watch cache over the memory backend."""
+
+    def make_storage(self):
+        return WatchCache(MemoryStorage(compaction_interval=0))
+
+
+class CacheOverSQLiteConformanceTests(StorageConformanceMixin, unittest.TestCase):
+    """The conformance suite on the watch cache over the SQLite backend."""
+
+    def make_storage(self):
+        path = os.path.join(self.mktemp(), "kapi.db")
+        return WatchCache(SQLiteStorage(path, compaction_interval=0))
+
+
+def _started(clock, backend=None, **kwargs):
+    backend = backend or MemoryStorage(clock, compaction_interval=0)
+    cache = WatchCache(backend, "/registry/", clock, **kwargs)
+    d = cache.start()
+    clock.advance(0)
+    return cache, d
+
+
+class WatchCacheTests(unittest.TestCase):
+    """Behaviour particular to the cache, driven by a fake clock."""
+
+    def setUp(self):
+        self.clock = Clock()
+        self.cache, d = _started(self.clock, window=10, progress_interval=1)
+        self.successResultOf(d)
+        self.addCleanup(self.cache.stop)
+
+    def write(self, key, **data):
+        return self.successResultOf(self.cache.create(key, value(key, **data)))
+
+    def test_fan_out_to_many_watchers(self):
+        """One write reaches a thousand watchers of its prefix, and none of the siblings'."""
+        collectors = [EventCollector() for _ in range(1000)]
+        for c in collectors:
+            self.cache.watch("/registry/pods/", 0, c)
+        sibling = EventCollector()
+        self.cache.watch("/registry/podsx/", 0, sibling)
+        kv = self.write("/registry/pods/ns/a")
+        self.assertTrue(all(len(c.events) == 1 for c in collectors))
+        self.assertIs(collectors[0].events[0].kv, collectors[-1].events[0].kv)
+        self.assertEqual(collectors[0].events[0].revision, kv.mod_revision)
+        self.assertEqual(sibling.events, [])
+
+    def test_objects_are_shared_not_reencoded(self):
+        """A list returns the very objects the write produced, with their cached encoding."""
+        kv = self.write("/registry/pods/ns/a", x=1)
+        data = kv.data
+        listed = self.successResultOf(self.cache.list("/registry/pods/", 0))
+        self.assertIs(listed.items[0], kv)
+        self.assertIs(listed.items[0].data, data)
+
+    def test_progress_reports_bookmarks(self):
+        """A quiet watcher is told the revision has moved on, once per interval."""
+        events = EventCollector()
+        w = self.cache.watch("/registry/pods/", 0, events, events.on_progress)
+        kv = self.write("/registry/secrets/ns/a")
+        self.assertEqual(events.events, [])
+        self.clock.advance(1)
+        self.assertEqual(events.progress, [kv.mod_revision])
+        self.assertEqual(w.revision, kv.mod_revision)
+        self.clock.advance(1)
+        self.assertEqual(events.progress, [kv.mod_revision])
+
+    def test_window_expires_old_events_then_backend_answers(self):
+        """Watches older than the cache window are served by the backend's history."""
+        first = self.write("/registry/pods/ns/a")
+        for _ in range(12):
+            self.clock.advance(1)
+        second = self.write("/registry/pods/ns/b")
+        self.clock.advance(1)
+        self.assertGreaterEqual(self.cache._index.compacted, first.mod_revision)
+        events = EventCollector()
+        self.cache.watch("/registry/pods/", 0, events)
+        self.clock.advance(0)
+        self.assertEqual(
+            [(e.type, e.revision) for e in events.events],
+            [(ADDED, first.mod_revision), (ADDED, second.mod_revision)],
+        )
+
+    def test_watch_compacted_everywhere_fails(self):
+        """A watch from a revision both cache and backend compacted fails with CompactedError."""
+        kv = self.write("/registry/pods/ns/a")
+        self.successResultOf(self.cache.update(kv.key, value("a", v=2), kv.mod_revision))
+        current = self.successResultOf(self.cache.current_revision())
+        self.successResultOf(self.cache.compact(current))
+        w = self.cache.watch("/registry/pods/", kv.mod_revision - 1, EventCollector())
+        self.failureResultOf(w.done, CompactedError)
+
+    def test_future_list_waits_then_fails(self):
+        """A list at a revision the store has not reached fails with FutureRevisionError."""
+        from kapi_twisted.storage import FutureRevisionError
+
+        self.write("/registry/pods/ns/a")
+        d = self.cache.list("/registry/pods/", 99)
+        self.failureResultOf(d, FutureRevisionError)
+
+    def test_stop_ends_watches(self):
+        """Stopping the cache ends its watches cleanly."""
+        w = self.cache.watch("/registry/pods/", 0, EventCollector())
+        self.successResultOf(self.cache.stop())
+        self.assertIsNone(self.successResultOf(w.done))
+
+
+class WatchCacheRestartTests(unittest.TestCase):
+    """The cache over SQLite across a restart."""
+
+    @inlineCallbacks
+    def test_watch_from_before_restart(self):
+        """Through the cache, a watch from before a restart receives exactly the later events."""
+        data_dir = self.mktemp()
+        store = build_storage("sqlite", data_dir, compaction_interval=0)
+        yield store.start()
+        kv = yield store.create("/registry/pods/ns/a", value("a", v=1))
+        taken = kv.mod_revision
+        kv2 = yield store.update(kv.key, value("a", v=2), kv.mod_revision)
+        yield store.stop()
+        store = build_storage("sqlite", data_dir, compaction_interval=0)
+        yield store.start()
+        self.addCleanup(store.stop)
+        events = EventCollector()
+        w = store.watch("/registry/pods/", taken, events)
+        self.addCleanup(w.stop)
+        kv3 = yield store.update(kv.key, value("a", v=3), kv2.mod_revision)
+        got = yield events.wait(2)
+        self.assertEqual(
+            [(e.type, e.revision) for e in got],
+            [(MODIFIED, kv2.mod_revision), (MODIFIED, kv3.mod_revision)],
+        )
