@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict
 
-from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks, maybeDeferred
+from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks, maybeDeferred, succeed
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
@@ -71,7 +71,11 @@ def graceful_shutdown(
     def hooks_done(_: Any) -> None:
         lifecycle.pre_shutdown_hooks_stopped.fire()
 
-    delay = deferLater(clock, shutdown_delay, lambda: None).addCallback(delay_done)
+    if shutdown_delay > 0:
+        delay = deferLater(clock, shutdown_delay, lambda: None)
+    else:
+        delay = succeed(None)
+    delay.addCallback(delay_done)
     hooks = _run_pre_shutdown_hooks(pre_shutdown_hooks).addCallback(hooks_done)
     yield DeferredList([delay, hooks])
     lifecycle.not_accepting_new_requests.fire()
