@@ -19,7 +19,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from kapi_twisted.config import ServerConfig
-from kapi_twisted.server.generic import GenericAPIServer
+from kapi_twisted.server.generic import GenericAPIServer, HealthCheck
 from kapi_twisted.server.lifecycle import LifecycleSignals
 from kapi_twisted.server.longrunning import LongRunningRequests
 from kapi_twisted.server.termination import graceful_shutdown
@@ -156,6 +156,7 @@ def create_server_chain(config: ServerConfig, reactor: Any) -> KubeAPIServerServ
     apiextensions = GenericAPIServer("apiextensions-apiserver", None, top.lifecycle, reactor)
     kube = GenericAPIServer("kube-apiserver", apiextensions, top.lifecycle, reactor)
     aggregator = GenericAPIServer("kube-aggregator", kube, top.lifecycle, reactor)
+    apiextensions.add_healthz_checks(HealthCheck("etcd", storage.check, group="etcd"))
     for server in (apiextensions, kube, aggregator):
         server.setServiceParent(top)
     top.apiextensions, top.kube, top.aggregator = apiextensions, kube, aggregator
