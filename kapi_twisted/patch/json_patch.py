@@ -7,7 +7,8 @@ because clients were written against it:
   - at most 10,000 operations (L{MAX_OPERATIONS}); more is 413;
   - the values added by C{copy} operations may total at most 3 MiB of JSON
     (C{JSONPatchMaxCopyBytes}); more fails the patch (422);
-  - negative array indexes count from the end (C{-1} is the last element);
+  - array indexes are read like Go's C{strconv.Atoi} (C{01} and C{+1} are
+    1), and negative ones count from the end (C{-1} is the last element);
   - C{replace} of a missing object member adds it;
   - a C{test} of a missing member (or of C{null}) succeeds only against
     C{null};
@@ -24,7 +25,7 @@ from typing import Any, Tuple, Union
 from ._values import deep_copy, encoded_size, json_equal
 from .errors import PatchError, PatchFormatError, PatchTooLargeError
 
-__all__ = ["apply", "MAX_OPERATIONS", "MAX_COPY_BYTES"]
+__all__ = ["apply", "check", "MAX_OPERATIONS", "MAX_COPY_BYTES"]
 
 #: kube-apiserver's C{maxJSONPatchOperations}.
 MAX_OPERATIONS = 10000
