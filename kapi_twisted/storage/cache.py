@@ -244,8 +244,9 @@ class WatchCache:
         if revision > current:
             raise FutureRevisionError(revision, current)
         caught_up = yield self._wait_for(revision, self._future_wait)
-        if not caught_up or not self.ready:
-            raise FutureRevisionError(revision, self._index.revision)
+        if not caught_up or not self.ready or revision < self._index.compacted:
+            result = yield self.backend.list(prefix, revision, limit, start_key)
+            return result
         return self._index.list(prefix, revision, limit, start_key)
 
     def current_revision(self) -> Deferred:

@@ -448,4 +448,109 @@ def wait_for(predicate, interval: float = 0.02, timeout: float = 30.0) -> Deferr
     return loop()
 
 
-__all__ = ["EventCollector", "StorageConformanceMixin", "value", "wait_for"]
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+ETCD_MISSING = (
+    "the etcd binary is not on PATH: the etcd3 storage tests were SKIPPED "
+    "(install Debian's etcd-server package)"
+)
+
+
+class EtcdServer:
+    """
+    A real single-member etcd on free loopback ports, for tests. L{start}
+    and L{stop} block (briefly) until etcd answers or has exited; the data
+    directory and ports survive a stop, so a restart finds the same data.
+    """
+
+    def __init__(self, data_dir: str) -> None:
+        import os
+
+        self.data_dir = os.path.abspath(data_dir)
+        self.client_port = free_port()
+        self.peer_port = free_port()
+        self.process: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.client_port}"
+
+    @staticmethod
+    def available() -> bool:
+        import shutil
+
+        return shutil.which("etcd") is not None
+
+    def start(self, timeout: float = 30.0) -> None:
+        import os
+        import subprocess
+        import time
+        import urllib.request
+
+        os.makedirs(self.data_dir, exist_ok=True)
+        peer = f"http://127.0.0.1:{self.peer_port}"
+        log = open(os.path.join(self.data_dir, "etcd.log"), "ab")
+        self.process = subprocess.Popen(
+            [
+                "etcd",
+                "--name", "kapi-test",
+                "--data-dir", os.path.join(self.data_dir, "data"),
+                "--listen-client-urls", self.url,
+                "--advertise-client-urls", self.url,
+                "--listen-peer-urls", peer,
+                "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", f"kapi-test={peer}",
+                "--log-level", "error",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"etcd exited early; see {self.data_dir}/etcd.log")
+            try:
+                request = urllib.request.Request(
+                    self.url + "/v3/kv/range", data=b'{"key":"AA=="}', method="POST"
+                )
+                with urllib.request.urlopen(request, timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"etcd did not answer; see {self.data_dir}/etcd.log")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+__all__ = [
+    "ETCD_MISSING",
+    "EtcdServer",
+    "EventCollector",
+    "StorageConformanceMixin",
+    "free_port",
+    "value",
+    "wait_for",
+]
