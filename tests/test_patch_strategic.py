@@ -16,7 +16,7 @@ from kapi_twisted.patch import (
     strategic,
 )
 
-from .test_patch_schema import APPS, CORE, DEFINITIONS, deployment_schema
+from .test_patch_schema import DEFINITIONS, deployment_schema
 
 
 def patch_demo():
@@ -169,6 +169,17 @@ class MapTests(SMPTestCase):
         result = self.apply(patch_demo(), {"metadata": {"annotations": {"$patch": "delete"}}})
         self.assertNotIn("annotations", result["metadata"])
 
+    def test_patch_replace_missing_map(self):
+        """A $patch: replace map for a member the object lacks is dropped, as in kube."""
+        result = self.apply(
+            patch_demo(), {"metadata": {"annotations": {"$patch": "replace", "a": "b"}}}
+        )
+        self.assertNotIn("annotations", result["metadata"])
+
+    def test_top_level_replace(self):
+        """$patch: replace at the top replaces the whole object."""
+        self.assertEqual(self.apply(patch_demo(), {"$patch": "replace", "kind": "X"}), {"kind": "X"})
+
     def test_unknown_map_directive(self):
         """An unknown $patch value in a map is refused."""
         self.assertRaises(
@@ -257,6 +268,12 @@ class MergeListTests(SMPTestCase):
             obj, template({"containers": [{"name": "b", "$patch": "delete"}]})
         )
         self.assertEqual(pod_spec(result)["containers"], [{"name": "a"}, {"name": "c"}])
+
+    def test_patch_delete_all_duplicates(self):
+        """A delete element removes every element with that key."""
+        obj = self.deployment([{"name": "a"}, {"name": "a"}, {"name": "b", "image": "x"}])
+        result = self.apply(obj, template({"containers": [{"name": "a", "$patch": "delete"}]}))
+        self.assertEqual(pod_spec(result)["containers"], [{"name": "b", "image": "x"}])
 
     def test_patch_delete_element_needs_merge_key(self):
         """A delete element without the merge key is refused."""

@@ -35,20 +35,23 @@ from __future__ import annotations
 
 from typing import Any, Dict, Hashable, List, Optional, Tuple
 
+from ._directives import (
+    DELETE,
+    DELETE_FROM_PRIMITIVE_LIST,
+    DIRECTIVE,
+    MERGE,
+    REPLACE,
+    RETAIN_KEYS,
+    RETAIN_KEYS_STRATEGY,
+    SET_ELEMENT_ORDER,
+    is_directive_key,
+)
+from ._ordering import check_order, no_merge_key, normalize_order, partition
 from ._values import deep_copy, scalar_key
 from .errors import PatchError, PatchFormatError
 from .schema import PatchSchema
 
 __all__ = ["apply"]
-
-DIRECTIVE = "$patch"
-REPLACE = "replace"
-DELETE = "delete"
-MERGE = "merge"
-RETAIN_KEYS = "$retainKeys"
-RETAIN_KEYS_STRATEGY = "retainKeys"
-DELETE_FROM_PRIMITIVE_LIST = "$deleteFromPrimitiveList"
-SET_ELEMENT_ORDER = "$setElementOrder"
 
 _BAD_PRIMITIVE_LIST = "invalid patch format of primitive list"
 _BAD_RETAIN_KEYS = "invalid patch format of retainKeys"
@@ -120,15 +123,6 @@ def _extract_key(key: str, prefix: str, message: str) -> str:
 # -- cleaning values taken from the patch -----------------------------------
 
 
-def _is_directive_key(key: str) -> bool:
-    return key.startswith("$") and (
-        key == DIRECTIVE
-        or key == RETAIN_KEYS
-        or key.startswith(SET_ELEMENT_ORDER)
-        or key.startswith(DELETE_FROM_PRIMITIVE_LIST)
-    )
-
-
 def _take(value: Any) -> Any:
     """
     A patch value for a field the document does not have (or has with
@@ -141,7 +135,7 @@ def _take(value: Any) -> Any:
             return _DROP
         out = {}
         for k, v in value.items():
-            if v is None or _is_directive_key(k):
+            if v is None or is_directive_key(k):
                 continue
             v = _take(v)
             if v is not _DROP:
@@ -168,7 +162,7 @@ def _literal(value: Any) -> Any:
         return {
             k: _literal(v)
             for k, v in value.items()
-            if v is not None and not _is_directive_key(k)
+            if v is not None and not is_directive_key(k)
         }
     if t is list:
         return [_literal(v) for v in value]
@@ -312,8 +306,8 @@ def _merge_list(
             raise PatchError("cannot merge lists without merge key")
         original, order = _special_elements(original, patch, merge_key)
         merged = _merge_by_key(original, order, merge_key, items)
-    in_patch, server_only = _partition(merged, order, merge_key)
-    return _normalize_order(in_patch, server_only, order, original, merge_key)
+    in_patch, server_only = partition(merged, order, merge_key)
+    return normalize_order(in_patch, server_only, order, original, merge_key)
 
 
 def _unique(values: list) -> list:
@@ -325,23 +319,6 @@ def _unique(values: list) -> list:
             seen.add(k)
             out.append(v)
     return out
-
-
-def _key_of(element: Any, merge_key: str) -> Hashable:
-    """The identity of a list element: its merge key's value, or itself."""
-    if merge_key:
-        if type(element) is not dict:
-            raise PatchError(f"value {element!r} is not a map")
-        if merge_key not in element:
-            raise _no_merge_key(element, merge_key)
-        return scalar_key(element[merge_key])
-    return scalar_key(element)
-
-
-def _no_merge_key(element: Any, merge_key: str) -> PatchError:
-    return PatchError(
-        f"map: {element} does not contain declared merge key: {merge_key}"
-    )
 
 
 def _special_elements(
@@ -360,7 +337,7 @@ def _special_elements(
         directive = element[DIRECTIVE]
         if directive == DELETE:
             if merge_key not in element:
-                raise _no_merge_key(element, merge_key)
+                raise no_merge_key(element, merge_key)
             doomed = scalar_key(element[merge_key])
             kept = []
             for item in original:
@@ -394,7 +371,7 @@ def _merge_by_key(
             index.setdefault(scalar_key(item[merge_key]), position)
     for element in patch:
         if merge_key not in element:
-            raise _no_merge_key(element, merge_key)
+            raise no_merge_key(element, merge_key)
         key = scalar_key(element[merge_key])
         position = index.get(key)
         if position is None:
@@ -403,70 +380,6 @@ def _merge_by_key(
         else:
             merged[position] = _merge_map(merged[position], element, items)
     return merged
-
-
-def _partition(values: list, by: list, merge_key: str) -> Tuple[list, list]:
-    """Split C{values} into those named in C{by} and the others."""
-    named = {_key_of(v, merge_key) for v in by} if merge_key else {
-        scalar_key(v) for v in by
-    }
-    in_by, others = [], []
-    for value in values:
-        (in_by if _key_of(value, merge_key) in named else others).append(value)
-    return in_by, others
-
-
-def _positions(order: list, merge_key: str) -> Dict[Hashable, int]:
-    positions: Dict[Hashable, int] = {}
-    for i, v in enumerate(order):
-        if merge_key and (type(v) is not dict or merge_key not in v):
-            continue
-        positions.setdefault(_key_of(v, merge_key), i)
-    return positions
-
-
-def _normalize_order(
-    in_patch: list,
-    server_only: list,
-    patch_order: list,
-    server_order: list,
-    merge_key: str,
-) -> list:
-    """
-    Sort the patch's items by C{patch_order} and the server-only items by
-    C{server_order}, then interleave them: a server item goes before a patch
-    item only when both appear in C{server_order} and it comes first there.
-    """
-    if merge_key:
-        for v in patch_order:
-            _key_of(v, merge_key)  # every ordering entry needs the merge key
-    by_patch = _positions(patch_order, merge_key)
-    by_server = _positions(server_order, merge_key)
-    missing = len(patch_order) + len(server_order)
-    keyed_patch = [(_key_of(v, merge_key), v) for v in in_patch]
-    keyed_patch.sort(key=lambda kv: by_patch.get(kv[0], missing))
-    keyed_server = [(_key_of(v, merge_key), v) for v in server_only]
-    keyed_server.sort(key=lambda kv: by_server.get(kv[0], missing))
-
-    out = []
-    i = j = 0
-    while i < len(keyed_server) or j < len(keyed_patch):
-        if j >= len(keyed_patch):
-            out.append(keyed_server[i][1])
-            i += 1
-        elif i >= len(keyed_server):
-            out.append(keyed_patch[j][1])
-            j += 1
-        else:
-            left = by_server.get(keyed_server[i][0])
-            right = by_server.get(keyed_patch[j][0])
-            if left is not None and right is not None and left < right:
-                out.append(keyed_server[i][1])
-                i += 1
-            else:
-                out.append(keyed_patch[j][1])
-                j += 1
-    return out
 
 
 # -- $setElementOrder -------------------------------------------------------
@@ -500,7 +413,7 @@ def _apply_element_orders(
         sub = _field(schema, field)
         strategy = _strategy(sub)
         merge_key = _merge_key(sub)
-        _check_order(value if in_patch else [], order, merge_key)
+        check_order(value if in_patch else [], order, merge_key)
 
         if in_original and not in_patch:
             merged = current
@@ -511,39 +424,8 @@ def _apply_element_orders(
         else:
             continue
         done.add(field)
-        in_order, server_only = _partition(merged, order, merge_key)
-        original[field] = _normalize_order(
+        in_order, server_only = partition(merged, order, merge_key)
+        original[field] = normalize_order(
             in_order, server_only, order, current if in_original else [], merge_key
         )
     return done
-
-
-def _check_order(patch_list: list, order: list, merge_key: str) -> None:
-    """
-    The patch's own elements (deletions and directives aside) must appear in
-    C{order}, in the same relative order.
-    """
-    if not order or not patch_list:
-        return
-    if merge_key:
-        plain = [
-            e
-            for e in patch_list
-            if not (type(e) is dict and e.get(DIRECTIVE) == DELETE)
-        ]
-    else:
-        plain = patch_list
-    p = o = 0
-    while p < len(plain) and o < len(order):
-        element = plain[p]
-        if type(element) is dict and DIRECTIVE in element:
-            p += 1
-            continue
-        if _key_of(element, merge_key) == _key_of(order[o], merge_key):
-            p += 1
-        o += 1
-    if p < len(plain):
-        raise PatchError(
-            f"The order in patch list:\n{patch_list}\n doesn't match "
-            f"{SET_ELEMENT_ORDER} list:\n{order}\n"
-        )
