@@ -72,9 +72,10 @@ class APIRequest(Request):
         for HTTP/1.1 and HTTP/2 alike.
         """
         transport = self.transport
-        # HTTP/2 streams wrap the connection's transport.
+        # HTTP/1.1: the request's transport is the TLS connection. HTTP/2: the
+        # channel is a stream that asks its connection (serving's http2 module).
         for candidate in (transport, getattr(transport, "transport", None),
-                          getattr(self.channel, "transport", None)):
+                          getattr(self.channel, "transport", None), self.channel):
             get = getattr(candidate, "getPeerCertificate", None)
             if get is not None:
                 try:
