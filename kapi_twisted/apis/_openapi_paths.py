@@ -285,14 +285,14 @@ def _subresource_operations(info: ResourceInfo, sub: Any, resolve: DefinitionRes
         params = CONNECT_PARAMS.get(sub.name, ())
         for verb, method, word in _CONNECT_METHODS:
             if verb in verbs:
-                yield Operation(path, method, "connect%s%s%s" % (word, stem, suffix), "connect",
+                yield Operation(path, method, "connect%s%s%s" % (stem, word, suffix), "connect",
                                 sub_gvk, params=params, path_params=item_scope,
                                 responses={"200": "string", "401": ""}, produces=("*/*",),
                                 tag=tag, description="connect %s requests to %s of %s"
                                 % (method.upper(), sub.name, info.kind))
                 if sub.name == "proxy":
                     yield Operation(path + "/{path}", method,
-                                    "connect%s%s%sWithPath" % (word, stem, suffix), "connect",
+                                    "connect%s%s%sWithPath" % (stem, word, suffix), "connect",
                                     sub_gvk, params=("path",), path_params=item_scope + ("path",),
                                     responses={"200": "string", "401": ""}, produces=("*/*",),
                                     tag=tag, description="connect %s requests to proxy of %s"

@@ -150,7 +150,12 @@ def _scalar(ftype: str, wire: int, value: Any) -> Any:
         except UnicodeDecodeError:
             raise ProtobufError("string field is not UTF-8")
     if ftype == "bytes":
+        if wire != 2:
+            raise ProtobufError("bytes field with wire type %d" % wire)
         return base64.b64encode(value).decode("ascii")
+    expected = 1 if ftype in _FIXED64 else 5 if ftype in _FIXED32 else 0
+    if wire != expected:
+        raise ProtobufError("%s field with wire type %d" % (ftype, wire))
     if ftype == "bool":
         return value != 0
     if ftype == "int32":
@@ -297,7 +302,14 @@ def _empty_value(ftype: str, messages: Dict[str, Any]) -> Any:
 
 def decode_message(message: str, raw: bytes) -> Dict[str, Any]:
     """The JSON form of one encoded message (no envelope, no apiVersion/kind)."""
-    return _decode(message, raw, _table()["messages"])
+    try:
+        return _decode(message, raw, _table()["messages"])
+    except ProtobufError:
+        raise
+    except (AttributeError, TypeError, ValueError, KeyError, struct.error, OverflowError,
+            RecursionError) as e:
+        # A field whose wire type does not fit its schema, deep in a special type.
+        raise ProtobufError("malformed %s: %s" % (message.rsplit(".", 1)[-1], e))
 
 
 def _unwrap(body: bytes) -> Tuple[str, str, bytes]:
@@ -329,7 +341,10 @@ def decode(body: bytes, api_version: str = "", kind: str = "") -> Dict[str, Any]
     C{api_version}/C{kind} are used when the envelope leaves them empty.  Raises
     L{ProtobufError} for anything unreadable (the caller answers 400).
     """
-    wire_version, wire_kind, raw = _unwrap(body)
+    try:
+        wire_version, wire_kind, raw = _unwrap(body)
+    except (AttributeError, UnicodeDecodeError) as e:
+        raise ProtobufError("malformed protobuf envelope: %s" % (e,))
     api_version = wire_version or api_version
     kind = wire_kind or kind
     if not api_version or not kind:
