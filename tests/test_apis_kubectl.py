@@ -186,6 +186,14 @@ class KubectlTests(TestCase):
             ("create", "secret", "generic", "s", "--from-literal=k=v"),
             ("create", "namespace", "ns1"),
             ("create", "deployment", "web", "--image=nginx", "--replicas=0", "--port=80"),
+            ("create", "service", "clusterip", "svc", "--tcp=80:8080", "--tcp=443:https"),
+            ("create", "cronjob", "cj", "--image=busybox", "--schedule=*/1 * * * *"),
+            ("create", "role", "r", "--verb=get,list", "--resource=pods,deployments.apps"),
+            ("create", "quota", "q", "--hard=cpu=1,pods=2,memory=1Gi"),
+            ("create", "poddisruptionbudget", "pdb", "--selector=app=x", "--min-available=0"),
+            ("create", "priorityclass", "pc", "--value=0", "--preemption-policy=Never"),
+            ("create", "ingress", "ing", "--rule=foo.com/bar=svc1:8080,tls=cert",
+             "--class=nginx"),
         ]
         for command in commands:
             yield self.kubectl(*command)
@@ -197,10 +205,28 @@ class KubectlTests(TestCase):
                                                                  "json"))))
             self.assertEqual(protobuf.decode(body), as_json)
             self.assertEqual(protobuf.decode(protobuf.encode(as_json)), as_json)
-        self.assertEqual([w[1].split("?")[0] for w in self.recorder.writes], [
+        self.assertEqual([w[1].split("?")[0] for w in self.recorder.writes[:4]], [
             "/api/v1/namespaces/default/configmaps", "/api/v1/namespaces/default/secrets",
             "/api/v1/namespaces", "/apis/apps/v1/namespaces/default/deployments"])
-        self.assertEqual(self.recorder.decoded[-1]["spec"]["replicas"], 0)
+        self.assertEqual(self.recorder.decoded[3]["spec"]["replicas"], 0)
+        self.assertEqual(self.recorder.decoded[4]["spec"]["ports"][1]["targetPort"], "https")
+
+    @inlineCallbacks
+    def test_auth_can_i_sends_protobuf(self):
+        """`kubectl auth can-i` sends a SelfSubjectAccessReview in protobuf that we can read."""
+        out, err, code = yield utils.getProcessOutputAndValue(
+            KUBECTL, ("--kubeconfig", self.config, "auth", "can-i", "create", "pods",
+                      "--subresource=log"), env=kubectl_env(self.home))
+        self.assertEqual(out, b"no\n")  # the recorder echoes the review back, not allowed
+        method, uri, content_type, body = self.recorder.writes[-1]
+        self.assertEqual(uri, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
+        self.assertEqual(content_type, protobuf.MEDIA_TYPE)
+        self.assertEqual(protobuf.decode(body), {
+            "kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": None},
+            "spec": {"resourceAttributes": {"namespace": "default", "verb": "create",
+                                            "resource": "pods", "subresource": "log"}},
+            "status": {"allowed": False}})
 
     @inlineCallbacks
     def test_explain(self):

@@ -310,6 +310,32 @@ class EncodeTests(SynchronousTestCase):
         self.assertEqual(protobuf.decode(body)["metadata"]["creationTimestamp"],
                          "2024-05-01T12:00:00Z")
 
+    def test_lists_and_meta_kinds(self):
+        """Lists, Status and the metadata client's PartialObjectMetadataList encode and read back."""
+        self.assertRoundTrip({"kind": "ConfigMapList", "apiVersion": "v1",
+                              "metadata": {"resourceVersion": "12", "continue": "abc",
+                                           "remainingItemCount": 0},
+                              "items": [{"metadata": {"name": "a", "namespace": "d"},
+                                         "data": {"k": "v"}}]})
+        self.assertRoundTrip({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                              "status": "Failure", "message": "not found", "reason": "NotFound",
+                              "details": {"name": "x", "kind": "configmaps"}, "code": 404})
+        self.assertRoundTrip({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                              "metadata": {"resourceVersion": "5"},
+                              "items": [{"metadata": {"name": "a", "uid": "u",
+                                                      "resourceVersion": "4"}}]})
+
+    def test_watch_event_frames(self):
+        """Watch frames are length-prefixed WatchEvents whose object is an enveloped object."""
+        obj = {"kind": "ConfigMap", "apiVersion": "v1",
+               "metadata": {"name": "a", "resourceVersion": "7"}}
+        frame = protobuf.encode_watch_event("ADDED", obj)
+        length = struct.unpack(">I", frame[:4])[0]
+        self.assertEqual(length, len(frame) - 4)
+        message = frame[4:]
+        self.assertEqual(message, lfield(1, "ADDED") + lfield(2, lfield(1, protobuf.encode(obj))))
+        self.assertEqual(protobuf.decode_watch_event(message), {"type": "ADDED", "object": obj})
+
     def test_unknown_kind(self):
         """Encoding a kind with no protobuf schema is an error."""
         self.assertRaises(protobuf.ProtobufError, protobuf.encode,

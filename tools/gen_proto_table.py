@@ -76,6 +76,15 @@ NON_POINTER_ZEROS = {
     "autoscaling.v1.ScaleSpec.replicas", "networking.v1.ServiceBackendPort.number",
     "scheduling.v1.PriorityClass.globalDefault",
 }
+# Plain Go fields without omitempty that the OpenAPI does not mark required: JSON always
+# writes them, zero or not.
+ALWAYS_ZEROS = {
+    "policy.v1.PodDisruptionBudgetStatus.disruptionsAllowed",
+    "policy.v1.PodDisruptionBudgetStatus.currentHealthy",
+    "policy.v1.PodDisruptionBudgetStatus.desiredHealthy",
+    "policy.v1.PodDisruptionBudgetStatus.expectedPods",
+    "authentication.v1.TokenRequestStatus.token",
+}
 # Volume sources' readOnly is a plain bool, except these two (*bool).
 POINTER_READONLY = {"core.v1.AzureDiskVolumeSource", "core.v1.CSIVolumeSource"}
 # Optional strings are plain Go strings (empty = absent) except where "" means something.
@@ -160,9 +169,9 @@ def _short(full: str) -> str:
 
 def emit_zero(full_msg: str, field: str, ftype: str, required: bool) -> bool:
     """Whether a zero scalar read from the wire appears in the JSON form of the object."""
-    if required:
-        return True
     key = "%s.%s" % (_short(full_msg), field)
+    if required or key in ALWAYS_ZEROS:
+        return True
     if ftype == "string":
         return key in POINTER_STRINGS
     if ftype == "bytes":
@@ -225,6 +234,13 @@ def build(proto_dir: str) -> Dict[str, Any]:
         for gvk in schema.get("x-kubernetes-group-version-kind", ()):
             key = "%s/%s/%s" % (gvk["group"], gvk["version"], gvk["kind"])
             kinds.setdefault(key, proto)
+    # meta.k8s.io kinds have no OpenAPI group-version-kind; clients name them in envelopes
+    # (the metadata client's PartialObjectMetadataList, DeleteOptions, Status...).
+    for version in ("v1", "v1beta1"):
+        package = "k8s.io.apimachinery.pkg.apis.meta.%s." % version
+        for name in sorted(table):
+            if name.startswith(package) and "." not in name[len(package):]:
+                kinds.setdefault("meta.k8s.io/%s/%s" % (version, name[len(package):]), name)
     sys.stderr.write("renamed fields:\n  " + "\n  ".join(renamed) + "\n")
     return {
         "attribution": "Derived from the generated.proto files of Kubernetes (kubernetes/api, "

@@ -33,10 +33,12 @@ import struct
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-__all__ = ["ProtobufError", "MEDIA_TYPE", "MAGIC", "decode", "encode", "decode_message",
-           "encode_message", "message_for", "format_duration", "parse_duration"]
+__all__ = ["ProtobufError", "MEDIA_TYPE", "WATCH_MEDIA_TYPE", "MAGIC", "decode", "encode",
+           "decode_message", "encode_message", "message_for", "encode_watch_event",
+           "decode_watch_event", "format_duration", "parse_duration"]
 
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
+WATCH_MEDIA_TYPE = MEDIA_TYPE + ";stream=watch"
 MAGIC = b"k8s\x00"
 
 _TABLE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "protobuf_fields.json.gz")
@@ -527,6 +529,37 @@ def encode(obj: Dict[str, Any], api_version: str = "", kind: str = "") -> bytes:
     _write_bytes(out, 3, b"")
     _write_bytes(out, 4, b"")
     return bytes(out)
+
+
+def encode_watch_event(event_type: str, obj: Dict[str, Any]) -> bytes:
+    """
+    One frame of a protobuf watch stream (C{WATCH_MEDIA_TYPE}): a 4-byte big-endian length,
+    then a bare C{WatchEvent{type, object: RawExtension{raw}}} whose C{raw} is the object
+    in the ordinary enveloped encoding (L{encode}).
+    """
+    event = bytearray()
+    _write_bytes(event, 1, event_type.encode("utf-8"))
+    raw = bytearray()
+    _write_bytes(raw, 1, encode(obj))
+    _write_bytes(event, 2, bytes(raw))
+    return struct.pack(">I", len(event)) + bytes(event)
+
+
+def decode_watch_event(message: bytes) -> Dict[str, Any]:
+    """C{{"type": ..., "object": ...}} from one frame's message (without the length prefix)."""
+    event_type = ""
+    raw = b""
+    try:
+        for number, wire, value in _fields(message):
+            if number == 1 and wire == 2:
+                event_type = value.decode("utf-8")
+            elif number == 2 and wire == 2:
+                for n, w, v in _fields(value):
+                    if n == 1 and w == 2:
+                        raw = v
+    except UnicodeDecodeError as e:
+        raise ProtobufError("malformed watch event: %s" % (e,))
+    return {"type": event_type, "object": decode(raw)}
 
 
 # --- Go durations ----------------------------------------------------------------------------
