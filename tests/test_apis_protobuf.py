@@ -336,6 +336,15 @@ class EncodeTests(SynchronousTestCase):
         self.assertEqual(message, lfield(1, "ADDED") + lfield(2, lfield(1, protobuf.encode(obj))))
         self.assertEqual(protobuf.decode_watch_event(message), {"type": "ADDED", "object": obj})
 
+    def test_wrong_value_types(self):
+        """Values that do not fit their fields are ProtobufErrors, not crashes."""
+        for obj in ({"kind": "Deployment", "apiVersion": "apps/v1", "spec": {"replicas": "x"}},
+                    {"kind": "ConfigMap", "apiVersion": "v1", "metadata": "x"},
+                    {"kind": "Secret", "apiVersion": "v1", "data": {"k": "not base64!"}},
+                    {"kind": "ConfigMap", "apiVersion": "v1",
+                     "metadata": {"creationTimestamp": "yesterday"}}):
+            self.assertRaises(protobuf.ProtobufError, protobuf.encode, obj)
+
     def test_unknown_kind(self):
         """Encoding a kind with no protobuf schema is an error."""
         self.assertRaises(protobuf.ProtobufError, protobuf.encode,

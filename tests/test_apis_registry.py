@@ -128,6 +128,13 @@ class ResourceTableTests(SynchronousTestCase):
                          ("autoscaling", "v2"))
         self.assertEqual([r.group for r in registry.find("deployments.apps")], ["apps"])
 
+    def test_server_for(self):
+        """CRDs belong to the apiextensions server, APIServices to the aggregator."""
+        self.assertEqual(registry.server_for("apiextensions.k8s.io"), "apiextensions")
+        self.assertEqual(registry.server_for("apiregistration.k8s.io"), "aggregator")
+        self.assertEqual(registry.server_for("apps"), "kube")
+        self.assertEqual(registry.server_for(""), "kube")
+
     def test_frozen(self):
         """Records are immutable."""
         info = registry.lookup("", "v1", "configmaps")

@@ -509,7 +509,13 @@ def _encode(name: str, obj: Any, messages: Dict[str, Any]) -> bytes:
 
 def encode_message(message: str, obj: Dict[str, Any]) -> bytes:
     """One message's bytes from its JSON form (no envelope)."""
-    return _encode(message, obj, _table()["messages"])
+    try:
+        return _encode(message, obj, _table()["messages"])
+    except ProtobufError:
+        raise
+    except (AttributeError, TypeError, ValueError, OverflowError, RecursionError) as e:
+        # A value whose JSON type does not fit its field (a string where an int belongs).
+        raise ProtobufError("cannot encode %s: %s" % (message.rsplit(".", 1)[-1], e))
 
 
 def encode(obj: Dict[str, Any], api_version: str = "", kind: str = "") -> bytes:

@@ -29,7 +29,12 @@ __all__ = [
     "by_kind",
     "resources_for",
     "find",
+    "server_for",
 ]
+
+#: Groups served by the other servers of the chain (DESIGN.md section 1).
+_SERVER_BY_GROUP = {"apiextensions.k8s.io": "apiextensions",
+                    "apiregistration.k8s.io": "aggregator"}
 
 
 @dataclass(frozen=True)
@@ -172,3 +177,8 @@ def find(name: str) -> Iterator[ResourceInfo]:
         names = {r.plural, r.singular, r.kind.lower()} | set(r.short_names)
         if lowered in names or (group_part and plural_part in names and group_part == r.group):
             yield r
+
+
+def server_for(group: str) -> str:
+    """Which server of the chain serves C{group}: C{kube}, C{apiextensions} or C{aggregator}."""
+    return _SERVER_BY_GROUP.get(group, "kube")
