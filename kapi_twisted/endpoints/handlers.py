@@ -23,11 +23,20 @@ from kapi_twisted.endpoints.watch import WatchStream, watch_timeout
 from kapi_twisted.registry.interface import RequestContext
 from kapi_twisted.server.responses import STREAMING, APIResource, Response
 
-#: Types whose DELETE answers with the deleted object rather than a Status.
+#: Types whose DELETE answers with the deleted object rather than a Status,
+#: when the store's strategy does not say.
 RETURNS_DELETED_OBJECT = frozenset(
     {"pods", "podtemplates", "serviceaccounts", "services", "storageclasses",
      "priorityclasses"}
 )
+
+
+def returns_deleted_object(store: Any, info: ResourceInfo) -> bool:
+    strategy = getattr(store, "strategy", None)
+    value = getattr(strategy, "returns_deleted_object", None)
+    if isinstance(value, bool):
+        return value
+    return info.plural in RETURNS_DELETED_OBJECT
 
 _BODY_VERBS = ("create", "update", "patch")
 
@@ -390,7 +399,7 @@ class GroupVersionResource(APIResource):
         result = yield store.delete(ctx, route.namespace, route.name, options)
         self._warn(request, ctx)
         item = result.kv if result.object is None else result.object
-        if result.finished and route.info.plural not in RETURNS_DELETED_OBJECT:
+        if result.finished and not returns_deleted_object(store, route.info):
             obj = render.object_of(item) if item is not None else {
                 "metadata": {"name": route.name}}
             status = render.deleted_status(route.info, obj)

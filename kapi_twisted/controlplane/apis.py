@@ -1,0 +1,119 @@
+"""
+The KubeAPI server's own API: every built-in group-version kube-apiserver
+1.37 serves by default, each resource backed by the generic store, the
+OpenAPI documents of those group-versions, and the system namespaces hook.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple
+
+from kapi_twisted.apis import registry
+from kapi_twisted.apis.registry import ResourceInfo
+from kapi_twisted.controlplane.system_namespaces import HOOK_NAME, system_namespaces_hook
+from kapi_twisted.endpoints.installer import install_group_version
+
+StoreKey = Tuple[str, str, str]
+
+#: Served by other servers of the chain (APIExtensions, the aggregator), when they
+#: install them; pass C{skip_groups} to leave them out here.
+FOREIGN_GROUPS = ("apiextensions.k8s.io", "apiregistration.k8s.io")
+
+
+def build_builtin_stores(storage: Any, resources: Iterable[ResourceInfo],
+                         **kwargs: Any) -> Dict[StoreKey, Any]:
+    """The generic store of every listed resource, keyed by (group, version, plural)."""
+    from kapi_twisted.registry.store import build_stores
+
+    resources = tuple(resources)
+    built = build_stores(storage, resources, **kwargs)
+    stores: Dict[StoreKey, Any] = {}
+    items = built.items() if isinstance(built, Mapping) else ((s.info, s) for s in built)
+    for key, store in items:
+        if isinstance(key, ResourceInfo):
+            key = (key.group, key.version, key.plural)
+        elif isinstance(key, str):
+            info = store.info
+            key = (info.group, info.version, info.plural)
+        stores[key] = store
+    return stores
+
+
+def _default_advertise(config: Any) -> Callable[[], Tuple[str, int]]:
+    def advertise() -> Tuple[str, int]:
+        port = 6443
+        for part in str(getattr(config, "port", "")).split(":")[1:]:
+            if part.isdigit():
+                port = int(part)
+                break
+        return "127.0.0.1", port
+
+    return advertise
+
+
+def register_openapi(server: Any, groups: Iterable[str]) -> None:
+    """Publish the built-in group-versions' OpenAPI v3 documents and the v2 document."""
+    from kapi_twisted.apis import openapi
+
+    wanted = set(groups)
+    add_v3 = getattr(server.openapi, "add_group_version", None) or server.openapi.add_v3
+    for key in openapi.v3_index():
+        parts = key.split("/")
+        group = "" if parts[0] == "api" else (parts[1] if len(parts) > 1 else None)
+        if group is not None and group not in wanted:
+            continue
+        add_v3(key, lambda key=key: openapi.v3_document_json(key)[0])
+    add_v2 = getattr(server.openapi, "add_v2", None)
+    if add_v2 is not None:
+        def v2() -> Tuple[dict, dict]:
+            doc = openapi.v2_document()
+            return doc["paths"], doc["definitions"]
+
+        add_v2("kube-apiserver-builtin", v2)
+
+
+def install_builtin_apis(
+    server: Any,
+    storage: Any,
+    config: Any,
+    long_running: Any = None,
+    advertise: Optional[Callable[[], Tuple[str, int]]] = None,
+    clock: Any = None,
+    stores: Optional[Mapping[StoreKey, Any]] = None,
+    skip_groups: Iterable[str] = (),
+) -> Dict[StoreKey, Any]:
+    """
+    Serve the built-in API on C{server} (the KubeAPI L{GenericAPIServer}):
+    handlers and discovery for every built-in group-version (except
+    C{skip_groups}), their OpenAPI documents, and the
+    C{start-system-namespaces-controller} post-start hook.
+
+    @param advertise: returns the (IP, port) clients reach the server at,
+        for the C{default/kubernetes} Endpoints; read when the hook runs.
+    @param stores: prebuilt stores (tests); built from C{storage} otherwise.
+    @return: the stores, keyed by (group, version, plural).
+    """
+    skip = set(skip_groups)
+    clock = clock if clock is not None else server.reactor
+    resources = [r for r in registry.all_resources() if r.group not in skip]
+    if stores is None:
+        stores = build_builtin_stores(storage, [r for r in resources if r.list_kind])
+    min_timeout = float(getattr(config, "min_request_timeout", 1800))
+    served = []
+    for group, versions in registry.group_versions():
+        if group in skip:
+            continue
+        served.append(group)
+        for version in versions:
+            gv_resources = registry.resources_for(group, version)
+            gv_stores = {r.plural: stores[(group, version, r.plural)]
+                         for r in gv_resources if (group, version, r.plural) in stores}
+            install_group_version(server, group, version, gv_resources, gv_stores, clock,
+                                  min_timeout, long_running)
+    register_openapi(server, served)
+    hook_stores = {plural: stores[("", "v1", plural)]
+                   for plural in ("namespaces", "services", "endpoints")}
+    server.add_post_start_hook(HOOK_NAME, system_namespaces_hook(
+        hook_stores, getattr(config, "service_cluster_ip_range", "10.0.0.0/24"),
+        advertise or _default_advertise(config)))
+    return dict(stores)
