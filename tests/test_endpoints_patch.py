@@ -1,0 +1,87 @@
+"""
+PATCH: the four patch content types, their failures as Status, and the
+server-side apply approximation.
+"""
+
+from __future__ import annotations
+
+import json
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.test_endpoints import CM, Harness
+
+DEPLOY = {
+    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+    "spec": {"template": {"spec": {"containers": [
+        {"name": "a", "image": "a:1"}, {"name": "b", "image": "b:1"}]}}},
+}
+CM_PATH = "/api/v1/namespaces/default/configmaps/a"
+
+
+class PatchTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.h = Harness(self)
+        self.h.json("POST", "/api/v1/namespaces/default/configmaps", CM, code=201)
+
+    def patch(self, path, body, content_type, code=200, query=""):
+        return self.h.json("PATCH", path + query, raw=json.dumps(body).encode(),
+                           headers={"Content-Type": content_type}, code=code)[1]
+
+    def test_merge_patch(self) -> None:
+        """A merge patch sets and deletes keys (null)."""
+        body = self.patch(CM_PATH, {"data": {"k": None, "n": "1"}}, "application/merge-patch+json")
+        self.assertEqual(body["data"], {"n": "1"})
+
+    def test_json_patch(self) -> None:
+        """A JSON patch applies its operations."""
+        body = self.patch(CM_PATH, [{"op": "add", "path": "/data/x", "value": "y"}],
+                          "application/json-patch+json")
+        self.assertEqual(body["data"], {"k": "v", "x": "y"})
+
+    def test_failed_test_op_is_422(self) -> None:
+        """A failing 'test' op (kopf's resourceVersion guard) is 422 Invalid."""
+        body = self.patch(CM_PATH, [{"op": "test", "path": "/metadata/resourceVersion", "value": "1"}],
+                          "application/json-patch+json", code=422)
+        self.assertEqual(body["reason"], "Invalid")
+        self.assertEqual(body["message"], "the server rejected our request due to an error in our request")
+
+    def test_strategic_merge_patch_merges_containers_by_name(self) -> None:
+        """A strategic merge patch merges containers by name."""
+        self.h.json("POST", "/apis/apps/v1/namespaces/default/deployments", DEPLOY, code=201)
+        body = self.patch("/apis/apps/v1/namespaces/default/deployments/web",
+                          {"spec": {"template": {"spec": {"containers": [{"name": "b", "image": "b:2"}]}}}},
+                          "application/strategic-merge-patch+json; charset=utf-8")
+        containers = body["spec"]["template"]["spec"]["containers"]
+        self.assertEqual([(c["name"], c["image"]) for c in containers], [("a", "a:1"), ("b", "b:2")])
+
+    def test_unknown_patch_type_is_415(self) -> None:
+        """PATCH with Content-Type application/json is 415."""
+        body = self.patch(CM_PATH, {}, "application/json", code=415)
+        self.assertEqual(body["reason"], "UnsupportedMediaType")
+
+    def test_missing_object_is_404(self) -> None:
+        """A merge patch of a missing object is 404."""
+        self.patch("/api/v1/namespaces/default/configmaps/zz", {}, "application/merge-patch+json", code=404)
+
+    def test_force_without_apply_is_422(self) -> None:
+        """force=true on a merge patch is 422 on PatchOptions."""
+        body = self.patch(CM_PATH, {}, "application/merge-patch+json", code=422, query="?force=true")
+        self.assertEqual(body["details"]["kind"], "PatchOptions")
+
+    def test_apply_requires_field_manager(self) -> None:
+        """An apply patch without fieldManager is 422."""
+        self.patch(CM_PATH, CM, "application/apply-patch+yaml", code=422)
+
+    def test_apply_creates_missing_object(self) -> None:
+        """Server-side apply of a missing object creates it: 201."""
+        obj = dict(CM, metadata={"name": "new"})
+        body = self.patch("/api/v1/namespaces/default/configmaps/new", obj,
+                          "application/apply-patch+yaml", code=201, query="?fieldManager=kubectl")
+        self.assertEqual(body["metadata"]["namespace"], "default")
+
+    def test_apply_merges_into_existing(self) -> None:
+        """Server-side apply of an existing object merges the configuration."""
+        obj = dict(CM, data={"z": "1"})
+        body = self.patch(CM_PATH, obj, "application/apply-patch+yaml", query="?fieldManager=kubectl")
+        self.assertEqual(body["data"]["z"], "1")
