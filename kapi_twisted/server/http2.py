@@ -91,7 +91,8 @@ class HTTP2Connection(H2Connection):
 
     def timeoutConnection(self) -> None:
         if self.streams:
-            self.resetTimeout()
+            # The timer that fired is spent: arm a new one.
+            self.setTimeout(self.timeOut)
             return
         super().timeoutConnection()
 
