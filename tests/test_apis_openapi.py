@@ -117,6 +117,17 @@ class UnknownFieldTests(SynchronousTestCase):
                "revision": 1, "data": {"whatever": {"deep": 1}}}
         self.assertEqual(openapi.unknown_fields("apps", "v1", "ControllerRevision", rev), [])
 
+    def test_prune(self):
+        """Pruning removes exactly the unknown fields and reports them."""
+        obj = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "x": 1},
+               "spec": {"containers": [{"name": "c", "image": "i", "bogus": True}]},
+               "extra": {}}
+        self.assertEqual(openapi.prune_unknown_fields("", "v1", "Pod", obj),
+                         ["metadata.x", "spec.containers[0].bogus", "extra"])
+        self.assertEqual(obj, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                               "spec": {"containers": [{"name": "c", "image": "i"}]}})
+        self.assertEqual(openapi.prune_unknown_fields("", "v1", "Pod", obj), [])
+
     def test_unknown_kind(self):
         """A kind without a schema reports nothing."""
         self.assertEqual(openapi.unknown_fields("example.com", "v1", "Widget", {"x": 1}), [])
@@ -133,6 +144,8 @@ class DocumentTests(SynchronousTestCase):
                     "apis/coordination.k8s.io/v1"):
             self.assertIn(key, index)
         self.assertNotIn("apis/apps/v1beta1", index)
+        self.assertEqual(openapi.gv_key("", "v1"), "api/v1")
+        self.assertEqual(openapi.gv_key("apps", "v1"), "apis/apps/v1")
         self.assertRaises(KeyError, openapi.v3_document, "apis/apps/v1beta1")
 
     def test_patch_declares_field_validation(self):

@@ -34,6 +34,8 @@ __all__ = [
     "schema_for",
     "resolve",
     "unknown_fields",
+    "prune_unknown_fields",
+    "gv_key",
     "v2_document",
     "v2_document_json",
     "v3_index",
@@ -107,33 +109,52 @@ def unknown_fields(group: str, version: str, kind: str, obj: Any) -> List[str]:
     schema = schema_for(group, version, kind)
     found: List[str] = []
     if schema is not None:
-        _walk_unknown(schema, obj, "", found)
+        _walk_unknown(schema, obj, "", found, False)
     return found
 
 
-def _walk_unknown(schema: Dict[str, Any], value: Any, path: str, found: List[str]) -> None:
+def prune_unknown_fields(group: str, version: str, kind: str, obj: Any) -> List[str]:
+    """
+    Remove, in place, the fields of C{obj} its schema does not know, and return their
+    paths as L{unknown_fields} names them.  kube-apiserver's decoder drops them for
+    built-in types (C{fieldValidation=Ignore}, or C{Warn} with a Warning header per path).
+    """
+    schema = schema_for(group, version, kind)
+    found: List[str] = []
+    if schema is not None:
+        _walk_unknown(schema, obj, "", found, True)
+    return found
+
+
+def _walk_unknown(schema: Dict[str, Any], value: Any, path: str, found: List[str],
+                  remove: bool) -> None:
     schema = resolve(schema)
     if schema.get("x-kubernetes-preserve-unknown-fields"):
         return
     if isinstance(value, dict):
         props = schema.get("properties")
         if props is not None:
+            unknown = []
             for key, sub in value.items():
                 child = "%s.%s" % (path, key) if path else key
                 if key in props:
-                    _walk_unknown(props[key], sub, child, found)
+                    _walk_unknown(props[key], sub, child, found, remove)
                 else:
                     found.append(child)
+                    unknown.append(key)
+            if remove:
+                for key in unknown:
+                    del value[key]
             return
         extra = schema.get("additionalProperties")
         if isinstance(extra, dict):
             for key, sub in value.items():
-                _walk_unknown(extra, sub, "%s.%s" % (path, key) if path else key, found)
+                _walk_unknown(extra, sub, "%s.%s" % (path, key) if path else key, found, remove)
     elif isinstance(value, list):
         items = schema.get("items")
         if isinstance(items, dict):
             for i, sub in enumerate(value):
-                _walk_unknown(items, sub, "%s[%d]" % (path, i), found)
+                _walk_unknown(items, sub, "%s[%d]" % (path, i), found, remove)
 
 
 # --- documents ---------------------------------------------------------------------------
@@ -187,7 +208,8 @@ def _to_v3(node: Any) -> Any:
     return out
 
 
-def _gv_key(group: str, version: str) -> str:
+def gv_key(group: str, version: str) -> str:
+    """The L{v3_document} key of a group-version: C{api/v1} or C{apis/apps/v1}."""
     return "apis/%s/%s" % (group, version) if group else "api/%s" % version
 
 
@@ -253,7 +275,7 @@ def v3_index() -> Tuple[str, ...]:
     for group, versions in group_versions():
         if group:
             keys.append("apis/%s" % group)
-        keys.extend(_gv_key(group, v) for v in versions)
+        keys.extend(gv_key(group, v) for v in versions)
     return tuple(keys)
 
 
