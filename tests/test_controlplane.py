@@ -13,7 +13,7 @@ from treq.testing import StubTreq
 
 from kapi_twisted.apis import registry
 from kapi_twisted.config import ServerConfig
-from kapi_twisted.controlplane import HOOK_NAME, install_builtin_apis
+from kapi_twisted.controlplane import HOOK_NAME, foreign_groups, install_builtin_apis
 from kapi_twisted.controlplane.system_namespaces import first_service_ip
 from kapi_twisted.registry.interface import RequestContext, ListOptions
 from kapi_twisted.server.generic import GenericAPIServer
@@ -43,8 +43,10 @@ class ControlPlaneTests(SynchronousTestCase):
         self.successResultOf(hook(None))
 
     def test_every_builtin_group_version_is_served(self) -> None:
-        """Each built-in group-version answers its APIResourceList."""
+        """Each built-in group-version of the KubeAPI server answers its APIResourceList."""
         for group, versions in registry.group_versions():
+            if group in foreign_groups():
+                continue
             for version in versions:
                 path = f"/apis/{group}/{version}" if group else f"/api/{version}"
                 response = self.successResultOf(self.stub.get("https://x" + path))
@@ -70,6 +72,12 @@ class ControlPlaneTests(SynchronousTestCase):
         revision = namespaces.revision
         self.run_hook()
         self.assertEqual(namespaces.revision, revision)
+
+    def test_foreign_groups_left_to_their_servers(self) -> None:
+        """apiextensions.k8s.io and apiregistration.k8s.io are not installed on the KubeAPI server."""
+        self.assertEqual(set(foreign_groups()), {"apiextensions.k8s.io", "apiregistration.k8s.io"})
+        response = self.successResultOf(self.stub.get("https://x/apis/apiextensions.k8s.io/v1"))
+        self.assertEqual(response.code, 404)
 
     def test_first_service_ip(self) -> None:
         """The kubernetes Service takes the first address of the service range."""

@@ -6,7 +6,12 @@ that run inside kube-apiserver (the system namespaces).
                          advertise=lambda: ("127.0.0.1", port))
 """
 
-from kapi_twisted.controlplane.apis import install_builtin_apis, register_openapi
+from kapi_twisted.controlplane.apis import (
+    foreign_groups,
+    install_builtin_apis,
+    install_groups,
+    register_openapi,
+)
 from kapi_twisted.controlplane.system_namespaces import (
     HOOK_NAME,
     SYSTEM_NAMESPACES,
@@ -16,7 +21,9 @@ from kapi_twisted.controlplane.system_namespaces import (
 __all__ = [
     "HOOK_NAME",
     "SYSTEM_NAMESPACES",
+    "foreign_groups",
     "install_builtin_apis",
+    "install_groups",
     "register_openapi",
     "system_namespaces_hook",
 ]

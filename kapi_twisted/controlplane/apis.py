@@ -15,9 +15,11 @@ from kapi_twisted.endpoints.installer import install_group_version
 
 StoreKey = Tuple[str, str, str]
 
-#: Served by other servers of the chain (APIExtensions, the aggregator), when they
-#: install them; pass C{skip_groups} to leave them out here.
-FOREIGN_GROUPS = ("apiextensions.k8s.io", "apiregistration.k8s.io")
+
+
+def foreign_groups() -> Tuple[str, ...]:
+    """Built-in groups another server of the chain serves (APIExtensions, aggregator)."""
+    return tuple(g for g, _ in registry.group_versions() if registry.server_for(g) != "kube")
 
 
 def build_builtin_stores(storage: Any, resources: Iterable[ResourceInfo],
@@ -72,6 +74,38 @@ def register_openapi(server: Any, groups: Iterable[str]) -> None:
         add_v2("kube-apiserver-builtin", v2)
 
 
+def install_groups(
+    server: Any,
+    groups: Iterable[str],
+    storage: Any,
+    config: Any,
+    long_running: Any = None,
+    clock: Any = None,
+    stores: Optional[Mapping[StoreKey, Any]] = None,
+) -> Dict[StoreKey, Any]:
+    """
+    Serve the built-in C{groups} (all their versions) on C{server} with the
+    generic store, and publish their OpenAPI documents. Returns the stores.
+    """
+    groups = list(groups)
+    clock = clock if clock is not None else server.reactor
+    if stores is None:
+        resources = [r for r in registry.all_resources() if r.group in groups and r.list_kind]
+        stores = build_builtin_stores(storage, resources)
+    min_timeout = float(getattr(config, "min_request_timeout", 1800))
+    for group, versions in registry.group_versions():
+        if group not in groups:
+            continue
+        for version in versions:
+            gv_resources = registry.resources_for(group, version)
+            gv_stores = {r.plural: stores[(group, version, r.plural)]
+                         for r in gv_resources if (group, version, r.plural) in stores}
+            install_group_version(server, group, version, gv_resources, gv_stores, clock,
+                                  min_timeout, long_running)
+    register_openapi(server, groups)
+    return dict(stores)
+
+
 def install_builtin_apis(
     server: Any,
     storage: Any,
@@ -80,12 +114,13 @@ def install_builtin_apis(
     advertise: Optional[Callable[[], Tuple[str, int]]] = None,
     clock: Any = None,
     stores: Optional[Mapping[StoreKey, Any]] = None,
-    skip_groups: Iterable[str] = (),
+    skip_groups: Optional[Iterable[str]] = None,
 ) -> Dict[StoreKey, Any]:
     """
     Serve the built-in API on C{server} (the KubeAPI L{GenericAPIServer}):
     handlers and discovery for every built-in group-version (except
-    C{skip_groups}), their OpenAPI documents, and the
+    C{skip_groups}, by default the groups L{foreign_groups} names, which
+    L{install_groups} can put on their own servers), their OpenAPI documents, and the
     C{start-system-namespaces-controller} post-start hook.
 
     @param advertise: returns the (IP, port) clients reach the server at,
@@ -93,24 +128,9 @@ def install_builtin_apis(
     @param stores: prebuilt stores (tests); built from C{storage} otherwise.
     @return: the stores, keyed by (group, version, plural).
     """
-    skip = set(skip_groups)
-    clock = clock if clock is not None else server.reactor
-    resources = [r for r in registry.all_resources() if r.group not in skip]
-    if stores is None:
-        stores = build_builtin_stores(storage, [r for r in resources if r.list_kind])
-    min_timeout = float(getattr(config, "min_request_timeout", 1800))
-    served = []
-    for group, versions in registry.group_versions():
-        if group in skip:
-            continue
-        served.append(group)
-        for version in versions:
-            gv_resources = registry.resources_for(group, version)
-            gv_stores = {r.plural: stores[(group, version, r.plural)]
-                         for r in gv_resources if (group, version, r.plural) in stores}
-            install_group_version(server, group, version, gv_resources, gv_stores, clock,
-                                  min_timeout, long_running)
-    register_openapi(server, served)
+    skip = set(foreign_groups() if skip_groups is None else skip_groups)
+    groups = [g for g, _ in registry.group_versions() if g not in skip]
+    stores = install_groups(server, groups, storage, config, long_running, clock, stores)
     hook_stores = {plural: stores[("", "v1", plural)]
                    for plural in ("namespaces", "services", "endpoints")}
     server.add_post_start_hook(HOOK_NAME, system_namespaces_hook(
