@@ -85,3 +85,35 @@ class PatchTests(SynchronousTestCase):
         obj = dict(CM, data={"z": "1"})
         body = self.patch(CM_PATH, obj, "application/apply-patch+yaml", query="?fieldManager=kubectl")
         self.assertEqual(body["data"]["z"], "1")
+
+
+class ScaleTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.h = Harness(self)
+        dep = json.loads(json.dumps(DEPLOY))
+        dep["spec"]["replicas"] = 2
+        dep["spec"]["selector"] = {"matchLabels": {"app": "web"}}
+        self.h.json("POST", "/apis/apps/v1/namespaces/default/deployments", dep, code=201)
+        self.path = "/apis/apps/v1/namespaces/default/deployments/web/scale"
+
+    def test_get_scale(self) -> None:
+        """GET .../scale answers an autoscaling/v1 Scale with the selector as text."""
+        _, body = self.h.json("GET", self.path)
+        self.assertEqual((body["kind"], body["apiVersion"]), ("Scale", "autoscaling/v1"))
+        self.assertEqual(body["spec"], {"replicas": 2})
+        self.assertEqual(body["status"]["selector"], "app=web")
+
+    def test_kubectl_scale(self) -> None:
+        """kubectl scale's merge patch of .../scale sets spec.replicas and answers a Scale."""
+        _, body = self.h.json("PATCH", self.path, raw=b'{"spec":{"replicas":3}}',
+                              headers={"Content-Type": "application/merge-patch+json"})
+        self.assertEqual(body["kind"], "Scale")
+        self.assertEqual(body["spec"]["replicas"], 3)
+        _, dep = self.h.json("GET", "/apis/apps/v1/namespaces/default/deployments/web")
+        self.assertEqual(dep["spec"]["replicas"], 3)
+
+    def test_put_scale_with_stale_resource_version_is_409(self) -> None:
+        """PUT .../scale with a stale resourceVersion is 409 Conflict."""
+        scale = {"kind": "Scale", "apiVersion": "autoscaling/v1",
+                 "metadata": {"name": "web", "resourceVersion": "1"}, "spec": {"replicas": 5}}
+        self.h.json("PUT", self.path, scale, code=409)

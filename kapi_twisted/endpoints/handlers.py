@@ -160,6 +160,8 @@ class GroupVersionResource(APIResource):
             doc = discovery.api_resource_list(self.group, self.version, resources)
             return _json(doc)
         store = self.stores.get(route.info.plural)
+        if store is not None and route.subresource == "scale":
+            return self._scale(request, route, store)
         if store is None or (route.subresource and route.subresource != "status"):
             raise apierrors.method_not_allowed(
                 f"{route.verb} is not supported on resources of kind "
@@ -381,6 +383,41 @@ class GroupVersionResource(APIResource):
         response = _body(render.render_object(item, output, route.info), output)
         response.code = code
         return response
+
+    # scale ---------------------------------------------------------------------
+
+    @inlineCallbacks
+    def _scale(self, request: Any, route: Route, store: Any):
+        from kapi_twisted.endpoints import scale
+
+        query = opts.query_of(request)
+        info = route.info
+        output = self._output(request, route.verb, query)
+        ctx = self._context(request)
+        if route.verb == "get":
+            kv = yield store.get(ctx, route.namespace, route.name, opts.parse_get_options(query))
+            obj = render.object_of(kv)
+        else:
+            if route.verb == "update":
+                options = self._write_options(request, query, "UpdateOptions")
+                body = negotiation.decode_body(_header(request, b"content-type"),
+                                               _read_body(request), "autoscaling/v1", "Scale")
+                if not isinstance(body, dict):
+                    raise apierrors.bad_request("the object provided is unrecognized")
+                change = lambda current: body  # noqa: E731
+            else:
+                kind = patching.patch_type(_header(request, b"content-type"))
+                if kind == patching.APPLY_PATCH:
+                    kind = patching.STRATEGIC_MERGE_PATCH
+                options = self._write_options(request, query, "PatchOptions")
+                patch = patching.decode_patch(kind, _read_body(request))
+                change = patching.patch_function(kind, patch, "autoscaling", "v1", "Scale")
+            result = yield store.patch(
+                ctx, route.namespace, route.name,
+                scale.scale_updater(info.plural, route.name, info.group, change), options)
+            obj = result.as_object()
+        self._warn(request, ctx)
+        returnValue(_body(negotiation.encode(scale.scale_of(obj), output), output))
 
     # DELETE ------------------------------------------------------------------
 
