@@ -75,6 +75,14 @@ NON_POINTER_ZEROS = {
     "apps.v1.StatefulSetSpec.minReadySeconds", "apps.v1.StatefulSetOrdinals.start",
     "autoscaling.v1.ScaleSpec.replicas", "networking.v1.ServiceBackendPort.number",
     "scheduling.v1.PriorityClass.globalDefault",
+    "events.v1.Event.deprecatedCount",
+    "flowcontrol.v1.FlowSchemaSpec.matchingPrecedence",
+    "flowcontrol.v1.QueuingConfiguration.queues",
+    "flowcontrol.v1.QueuingConfiguration.handSize",
+    "flowcontrol.v1.QueuingConfiguration.queueLengthLimit",
+    "flowcontrol.v1.ResourcePolicyRule.clusterScope",
+    "resource.v1.DeviceSubRequest.count",
+    "resource.v1.ExactDeviceRequest.count",
 }
 # Plain Go fields without omitempty that the OpenAPI does not mark required: JSON always
 # writes them, zero or not.
