@@ -132,14 +132,8 @@ class Operation:
         return names
 
 
-class DefinitionResolver:
-    """Maps a kind to its definition name, falling back to the kind's own group-version."""
-
-    def __init__(self, lookup: Callable[[str, str, str], Optional[str]]):
-        self._lookup = lookup
-
-    def __call__(self, group: str, version: str, kind: str) -> Optional[str]:
-        return self._lookup(group, version, kind)
+#: Maps (group, version, kind) to a definition name, or None.
+DefinitionResolver = Callable[[str, str, str], Optional[str]]
 
 
 def camel_group(group: str) -> str:
@@ -202,7 +196,7 @@ def operations(info: ResourceInfo, resolve: DefinitionResolver) -> Iterator[Oper
     def op(path: str, method: str, verb: str, suffix: str, action: str, **kw: Any) -> Operation:
         kw.setdefault("path_params", scope)
         return Operation(path=path, method=method,
-                         operation_id="%s%s%s%s" % (verb, stem, suffix, ""),
+                         operation_id="%s%s%s" % (verb, stem, suffix),
                          action=action, gvk=kw.pop("gvk", gvk), tag=tag, **kw)
 
     if obj is not None:

@@ -21,11 +21,10 @@ import gzip
 import hashlib
 import json
 import os
-import re
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from kapi_twisted.apis import _openapi_paths
-from kapi_twisted.apis.registry import ResourceInfo, group_versions, resources_for
+from kapi_twisted.apis.registry import group_versions, resources_for
 
 __all__ = [
     "definitions",
@@ -214,10 +213,9 @@ def gv_key(group: str, version: str) -> str:
 
 
 def _ops(group: str, version: str) -> Iterator[_openapi_paths.Operation]:
-    resolver = _openapi_paths.DefinitionResolver(definition_name)
     yield _openapi_paths.resource_list_operation(group, version)
     for info in resources_for(group, version):
-        for op in _openapi_paths.operations(info, resolver):
+        for op in _openapi_paths.operations(info, definition_name):
             yield op
 
 
