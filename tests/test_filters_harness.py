@@ -210,7 +210,7 @@ _NOW = datetime.datetime.now(datetime.timezone.utc)
 
 
 def _name(common_name: str, organizations: Sequence[str] = ()) -> x509.Name:
-    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)] if common_name else []
     attributes += [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations]
     return x509.Name(attributes)
 
