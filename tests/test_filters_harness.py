@@ -54,8 +54,16 @@ class App(Resource):
     def __init__(self) -> None:
         super().__init__()
         self.pending: List[APIRequest] = []
+        self.routes: Dict[bytes, Resource] = {}
+
+    def install(self, path: str, resource: Resource) -> None:
+        """Serve C{resource} at C{path} (the GenericAPIServer method, in small)."""
+        self.routes[path.encode()] = resource
 
     def render(self, request: Any) -> Any:
+        route = self.routes.get(request.path)
+        if route is not None:
+            return route.render(request)
         if request.args.get(b"boom"):
             raise ZeroDivisionError("the handler broke")
         if request.args.get(b"partial"):
