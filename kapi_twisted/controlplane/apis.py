@@ -91,7 +91,8 @@ def install_groups(
     clock = clock if clock is not None else server.reactor
     if stores is None:
         resources = [r for r in registry.all_resources() if r.group in groups and r.list_kind]
-        stores = build_builtin_stores(storage, resources)
+        stores = build_builtin_stores(storage, resources, clock=clock,
+                                      prefix=getattr(config, "etcd_prefix", "/registry"))
     min_timeout = float(getattr(config, "min_request_timeout", 1800))
     for group, versions in registry.group_versions():
         if group not in groups:

@@ -32,8 +32,9 @@ RETURNS_DELETED_OBJECT = frozenset(
 
 
 def returns_deleted_object(store: Any, info: ResourceInfo) -> bool:
-    strategy = getattr(store, "strategy", None)
-    value = getattr(strategy, "returns_deleted_object", None)
+    value = getattr(store, "returns_deleted_object", None)
+    if not isinstance(value, bool):
+        value = getattr(getattr(store, "strategy", None), "returns_deleted_object", None)
     if isinstance(value, bool):
         return value
     return info.plural in RETURNS_DELETED_OBJECT
