@@ -154,6 +154,47 @@ class KubectlTests(TestCase):
         self.assertEqual(obj["metadata"]["labels"], {"tier": "front"})
 
     @defer.inlineCallbacks
+    def test_selectors_chunks_and_wide(self):
+        """get -l, --field-selector, --chunk-size and -o wide select and page as kube does."""
+        for name, tier in (("a1", "web"), ("a2", "db"), ("a3", "web")):
+            yield self.ok("create", "configmap", name)
+            yield self.ok("label", "configmap", name, f"tier={tier}")
+        out = yield self.ok("get", "configmaps", "-l", "tier=web", "-o", "name")
+        self.assertEqual(out.split(), ["configmap/a1", "configmap/a3"])
+        out = yield self.ok("get", "configmaps", "--field-selector", "metadata.name=a2", "-o", "name")
+        self.assertEqual(out.split(), ["configmap/a2"])
+        out = yield self.ok("get", "configmaps", "-l", "tier", "--chunk-size=1", "-o", "name")
+        self.assertEqual(out.split(), ["configmap/a1", "configmap/a2", "configmap/a3"])
+        out = yield self.ok("get", "configmaps", "-o", "wide")
+        self.assertIn("a2", out)
+
+    @defer.inlineCallbacks
+    def test_replace_conflict_invalid_and_dry_run(self):
+        """replace with a stale resourceVersion is 409; an invalid name 422; a dry-run create stores nothing."""
+        yield self.ok("create", "configmap", "r1", "--from-literal=k=v")
+        stale = yield self.ok("get", "configmap", "r1", "-o", "json")
+        yield self.ok("label", "configmap", "r1", "x=y")
+        path = os.path.join(self.dir, "stale.json")
+        with open(path, "w") as f:
+            f.write(stale)
+        out, err, code = yield self.kubectl("replace", "-f", path)
+        self.assertNotEqual(code, 0)
+        self.assertIn(b"Error from server (Conflict)", err)
+        out, err, code = yield self.kubectl("create", "configmap", "Bad_Name")
+        self.assertIn(b'ConfigMap "Bad_Name" is invalid: metadata.name', err)
+        out = yield self.ok("create", "configmap", "dry", "--dry-run=server")
+        self.assertIn("configmap/dry created (server dry run)", out)
+        out, err, code = yield self.kubectl("get", "configmap", "dry")
+        self.assertIn(b"NotFound", err)
+
+    @defer.inlineCallbacks
+    def test_explain(self):
+        """kubectl explain reads the OpenAPI v3 documents."""
+        out = yield self.ok("explain", "deployments.spec.replicas")
+        self.assertIn("replicas", out)
+        self.assertIn("integer", out)
+
+    @defer.inlineCallbacks
     def test_get_watch(self):
         """kubectl get -w prints a configmap created while it watches."""
         yield self.ok("create", "configmap", "first")
