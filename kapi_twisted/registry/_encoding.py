@@ -1,0 +1,81 @@
+"""
+Objects to stored bytes and back: compact JSON with C{apiVersion}, C{kind}
+and C{metadata} first and without C{metadata.resourceVersion} (the storage
+contract splices the revision in), metadata members in ObjectMeta's order,
+and unknown fields pruned as kube-apiserver's decoder drops them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict
+
+from kapi_twisted.apis import openapi
+
+_META_ORDER = (
+    "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
+    "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
+    "annotations", "ownerReferences", "finalizers", "managedFields",
+)
+_META_RANK = {k: i for i, k in enumerate(_META_ORDER)}
+
+
+def ordered(obj: Dict[str, Any]) -> Dict[str, Any]:
+    """C{obj} with apiVersion, kind, metadata first (metadata in ObjectMeta order)."""
+    out: Dict[str, Any] = {}
+    for k in ("apiVersion", "kind"):
+        if k in obj:
+            out[k] = obj[k]
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        out["metadata"] = {
+            k: meta[k] for k in sorted(meta, key=lambda k: _META_RANK.get(k, len(_META_RANK)))
+        }
+    for k, value in obj.items():
+        if k not in out and k != "status":
+            out[k] = value
+    if "status" in obj:
+        out["status"] = obj["status"]
+    return out
+
+
+def encode(obj: Dict[str, Any]) -> bytes:
+    """The stored bytes of C{obj} (its resourceVersion left out)."""
+    obj = ordered(obj)
+    meta = obj.get("metadata")
+    if isinstance(meta, dict) and "resourceVersion" in meta:
+        meta = dict(meta)
+        del meta["resourceVersion"]
+        obj["metadata"] = meta
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def prune(group: str, version: str, kind: str, obj: Any) -> None:
+    """Drop, in place, the fields the kind's schema does not declare."""
+    schema = openapi.schema_for(group, version, kind)
+    if schema is not None:
+        _prune(schema, obj)
+
+
+def _prune(schema: Dict[str, Any], value: Any) -> None:
+    schema = openapi.resolve(schema)
+    if schema.get("x-kubernetes-preserve-unknown-fields"):
+        return
+    if isinstance(value, dict):
+        props = schema.get("properties")
+        if props is not None:
+            for key in list(value):
+                if key in props:
+                    _prune(props[key], value[key])
+                else:
+                    del value[key]
+            return
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            for sub in value.values():
+                _prune(extra, sub)
+    elif isinstance(value, list):
+        items = schema.get("items")
+        if isinstance(items, dict):
+            for sub in value:
+                _prune(items, sub)

@@ -1,0 +1,697 @@
+"""
+The generic store: one L{IResourceStore} per resource, turning API verbs into
+storage calls the way kube-apiserver's C{registry/generic/registry/store.go}
+does: metadata rules and validation before a write, optimistic concurrency
+through the storage's compare-and-swap, selectors and pagination on lists,
+watches with kube's cacher semantics (see L{kapi_twisted.registry._watch}).
+
+Objects are stored as the client wrote them (after pruning, defaulting of
+system fields and validation). Several versions of one resource can share
+one etcd prefix (autoscaling/v1 and v2 HorizontalPodAutoscalers, core and
+events.k8s.io Events); a read presents the object with the requested
+C{apiVersion} but does not convert its fields (full conversion comes later).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import random
+import uuid
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from twisted.internet.defer import inlineCallbacks, succeed
+from zope.interface import implementer
+
+from kapi_twisted import apierrors
+from kapi_twisted.apierrors import APIError
+from kapi_twisted.apis import openapi
+from kapi_twisted.apis.registry import ResourceInfo, all_resources
+from kapi_twisted.server.storage_errors import storage_error_to_api
+from kapi_twisted.storage import interface as st
+
+from . import _encoding, _options
+from . import validation as v
+from ._watch import WatchDispatcher
+from .continuetoken import InvalidToken, decode_continue, encode_continue
+from .fieldselectors import field_set_for, parse_field_selector
+from .interface import (
+    IGNORE,
+    STRICT,
+    DeleteOptions,
+    DeleteResult,
+    GetOptions,
+    IResourceStore,
+    ListOptions,
+    ListPage,
+    RequestContext,
+    WriteOptions,
+    WriteResult,
+)
+from .keys import DEFAULT_PREFIX, KeyLayout
+from .selectors import parse_label_selector
+from .strategy import Strategy, strategy_for
+
+__all__ = ["GenericStore", "build_stores", "Predicate"]
+
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+_MAX_GENERATED_BASE = 58
+_GENERATE_ATTEMPTS = 8
+_LIST_EXPIRED = "The resourceVersion for the provided list is too old."
+_CONTINUE_EXPIRED = (
+    "The provided continue parameter is too old to display a consistent list result. "
+    "You can start a new list without the continue parameter, or use the continue token "
+    "in this response to retrieve the remainder of the results. Continuing with the "
+    "provided token results in an inconsistent list - objects that were created, "
+    "modified, or deleted between the time the first chunk was returned and now may "
+    "show up in the list."
+)
+_MAX_WRITE_ATTEMPTS = 16
+
+
+class ListExpired(APIError):
+    """410 Expired whose Status carries a fresh (inconsistent) continue token."""
+
+    def __init__(self, message: str, continue_token: str = "") -> None:
+        super().__init__(410, apierrors.EXPIRED, message)
+        self.continue_token = continue_token
+
+    def status(self) -> dict:
+        status = super().status()
+        if self.continue_token:
+            status["metadata"] = {"continue": self.continue_token}
+        return status
+
+
+class _EmptiedFinalizers(Exception):
+    """An update removed the last finalizer of a deleting object: delete it instead."""
+
+    def __init__(self, obj: Dict[str, Any]) -> None:
+        self.obj = obj
+
+
+def rfc3339(seconds: float) -> str:
+    """A timestamp as kube writes C{metav1.Time}: UTC, whole seconds."""
+    return datetime.datetime.fromtimestamp(int(seconds), datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+
+
+def _generate_name(base: str) -> str:
+    return base[:_MAX_GENERATED_BASE] + "".join(random.choice(_NAME_CHARS) for _ in range(5))
+
+
+class Predicate:
+    """Label and field selectors of one request, matched against parsed objects."""
+
+    def __init__(self, info: ResourceInfo, label_selector: str, field_selector: str) -> None:
+        self.labels = parse_label_selector(label_selector)
+        self.field_set = field_set_for(info)
+        self.fields = parse_field_selector(field_selector, self.field_set)
+
+    @property
+    def empty(self) -> bool:
+        return self.labels.empty and self.fields.empty
+
+    def matches(self, obj: Dict[str, Any]) -> bool:
+        if not self.labels.empty:
+            if not self.labels.matches((obj.get("metadata") or {}).get("labels")):
+                return False
+        if not self.fields.empty:
+            if not self.fields.matches(self.field_set.fields(obj)):
+                return False
+        return True
+
+
+@implementer(IResourceStore)
+class GenericStore:
+    """
+    The store of one resource over an L{st.IStorage}.
+
+    @param info: the resource.
+    @param storage: the storage (usually the watch cache over a backend).
+    @param strategy: the kind's behaviour (L{strategy_for} picks the default).
+    @param clock: an C{IReactorTime} (for timestamps and bookmark timers).
+    @param prefix: the C{--etcd-prefix} the keys live under.
+    """
+
+    def __init__(
+        self,
+        info: ResourceInfo,
+        storage: Any,
+        strategy: Optional[Strategy] = None,
+        clock: Any = None,
+        prefix: str = DEFAULT_PREFIX,
+        shared_prefix: bool = False,
+    ) -> None:
+        if clock is None:
+            from twisted.internet import reactor as clock  # type: ignore[no-redef]
+        self.info = info
+        self.storage = storage
+        self.strategy = strategy if strategy is not None else strategy_for(info)
+        self.clock = clock
+        self.keys = KeyLayout(info, prefix)
+        self._shared_prefix = shared_prefix
+        self._watches = WatchDispatcher(self, clock)
+
+    # -- small helpers --------------------------------------------------------------
+
+    @property
+    def returns_deleted_object(self) -> bool:
+        """A finished DELETE answers with the object rather than a success Status."""
+        return self.strategy.returns_deleted_object
+
+    def _now(self) -> str:
+        return rfc3339(self.clock.seconds())
+
+    def _not_found(self, name: str) -> APIError:
+        return apierrors.not_found(self.info.plural, name, self.info.group)
+
+    def _conflict(self, name: str, text: str = apierrors.OBJECT_MODIFIED) -> APIError:
+        return apierrors.conflict(self.info.plural, name, text, self.info.group)
+
+    def _invalid(self, name: str, errs: List[v.FieldError]) -> APIError:
+        return v.invalid(self.info.kind, name, errs, self.info.group)
+
+    def present(self, kv: Any) -> Any:
+        """C{kv} as this version shows it (apiVersion of the request; no field conversion)."""
+        if kv is None or not self._shared_prefix:
+            return kv
+        obj = kv.object
+        if obj.get("apiVersion") == self.info.group_version:
+            return kv
+        obj = copy.deepcopy(obj)
+        obj["apiVersion"] = self.info.group_version
+        return st.KeyValue(kv.key, _encoding.encode(obj), kv.mod_revision, kv.create_revision)
+
+    def _storage_error(self, error: st.StorageError, name: str = "") -> APIError:
+        if isinstance(error, st.KeyNotFoundError):
+            return self._not_found(name)
+        if isinstance(error, st.KeyExistsError):
+            return apierrors.already_exists(self.info.plural, name, self.info.group)
+        if isinstance(error, st.ConflictError):
+            return self._conflict(name)
+        if isinstance(error, st.CompactedError):
+            return apierrors.expired(_LIST_EXPIRED)
+        return storage_error_to_api(error)
+
+    def _check_type(self, obj: Any) -> None:
+        info = self.info
+        if not isinstance(obj, dict):
+            raise apierrors.bad_request(
+                f"the object provided is unrecognized (must be of type {info.kind})")
+        kind = obj.get("kind") or info.kind
+        api_version = obj.get("apiVersion") or info.group_version
+        version = api_version.rsplit("/", 1)[-1]
+        if kind != info.kind:
+            group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+            internal = (group.split(".")[0] if group else "core")
+            raise apierrors.bad_request(
+                f'{kind} in version "{version}" cannot be handled as a {info.kind}: '
+                f"converting ({version}.{kind}) to ({internal}.{info.kind}): unknown conversion")
+        if api_version != info.group_version:
+            raise apierrors.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected "
+                f"API version ({info.group_version})")
+        meta = obj.get("metadata")
+        if meta is not None and not isinstance(meta, dict):
+            raise apierrors.bad_request(
+                f'{kind} in version "{version}" cannot be handled as a {info.kind}: '
+                "json: cannot unmarshal into Go struct field "
+                f"{info.kind}.metadata of type v1.ObjectMeta")
+
+    def _field_validation(self, ctx: RequestContext, obj: Dict[str, Any],
+                          options: WriteOptions) -> None:
+        """Report (Strict: 400; Warn: warnings) and prune fields the schema does not know."""
+        info = self.info
+        mode = options.field_validation or "Warn"
+        if mode != IGNORE:
+            unknown = openapi.unknown_fields(info.group, info.version, info.kind, obj)
+            if unknown:
+                texts = [f'unknown field "{path}"' for path in unknown]
+                if mode == STRICT:
+                    raise apierrors.bad_request(
+                        f'{info.kind} in version "{info.version}" cannot be handled as a '
+                        f"{info.kind}: strict decoding error: " + ", ".join(texts))
+                ctx.warnings.extend(texts)
+        _encoding.prune(info.group, info.version, info.kind, obj)
+
+    # -- get -----------------------------------------------------------------------
+
+    def get(self, ctx: RequestContext, namespace: str, name: str,
+            options: Optional[GetOptions] = None):
+        if options is not None and options.resource_version:
+            _options.parse_resource_version(options.resource_version)
+        d = self.storage.get(self.keys.key(namespace, name))
+
+        def failed(f):
+            f.trap(st.StorageError)
+            raise self._storage_error(f.value, name)
+
+        return d.addCallbacks(self.present, failed)
+
+    # -- list ----------------------------------------------------------------------
+
+    @inlineCallbacks
+    def list(self, ctx: RequestContext, namespace: str, options: ListOptions):
+        _options.validate_list_options(options)
+        predicate = Predicate(self.info, options.label_selector, options.field_selector)
+        prefix = self.keys.list_prefix(namespace)
+        rv = _options.parse_resource_version(options.resource_version)
+        limit = max(int(options.limit or 0), 0)
+        start_key: Optional[str] = None
+        revision: Optional[int]
+        from_continue = False
+        if options.continue_token:
+            if rv not in (None, 0):
+                raise apierrors.bad_request(
+                    "specifying resource version is not allowed when using continue")
+            try:
+                start_key, token_rv = decode_continue(options.continue_token, prefix)
+            except InvalidToken as e:
+                raise apierrors.bad_request(f"invalid continue token: {e}")
+            revision = token_rv if token_rv > 0 else None
+            from_continue = token_rv > 0
+        elif rv is None:
+            revision = None
+        elif rv == 0:
+            revision = 0
+        elif options.resource_version_match == _options.EXACT or (
+                limit and not options.resource_version_match):
+            revision = rv
+        else:
+            # Not older than rv: the newest state, once the store has reached rv.
+            current = yield self.storage.current_revision()
+            revision = rv if rv > current else None
+        try:
+            page = yield self._list_pages(prefix, revision, limit, start_key, predicate)
+        except st.CompactedError:
+            if from_continue:
+                token = encode_continue(start_key or prefix, prefix, -1)
+                raise ListExpired(_CONTINUE_EXPIRED, token)
+            raise apierrors.expired(_LIST_EXPIRED)
+        except st.StorageError as e:
+            raise self._storage_error(e)
+        return page
+
+    @inlineCallbacks
+    def _list_pages(self, prefix: str, revision: Optional[int], limit: int,
+                    start_key: Optional[str], predicate: Predicate):
+        """Read pages at one revision until C{limit} items match (or none remain)."""
+        items: List[Any] = []
+        filtering = not predicate.empty
+        present = self.present if self._shared_prefix else None
+        while True:
+            want = limit - len(items) if limit else 0
+            result = yield self.storage.list(prefix, revision, want, start_key)
+            # Later pages come from the same snapshot.
+            revision = result.revision
+            batch = result.items
+            if filtering:
+                batch = [kv for kv in batch if predicate.matches(kv.object)]
+            if present is not None:
+                batch = [present(kv) for kv in batch]
+            items.extend(batch)
+            if not result.more or not result.items:
+                more = result.more and bool(result.items)
+                break
+            start_key = result.items[-1].key + "\x00"
+            if not limit or len(items) >= limit:
+                more = True
+                break
+        token = ""
+        remaining = None
+        if more:
+            token = encode_continue(start_key or prefix, prefix, revision)
+            if not filtering and result.remaining:
+                remaining = result.remaining
+        return ListPage(items, str(revision), token, remaining)
+
+    # -- watch ---------------------------------------------------------------------
+
+    def watch(self, ctx: RequestContext, namespace: str, options: ListOptions,
+              send: Callable[[Any], Any]):
+        return self._watches.watch(namespace, options, send)
+
+    # -- create --------------------------------------------------------------------
+
+    def _prepare_create(self, ctx: RequestContext, namespace: str, body: Dict[str, Any],
+                        options: WriteOptions, url_name: str = "") -> Dict[str, Any]:
+        self._check_type(body)
+        obj = copy.deepcopy(body)
+        self._field_validation(ctx, obj, options)
+        obj["apiVersion"] = self.info.group_version
+        obj["kind"] = self.info.kind
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict):
+            meta = obj["metadata"] = {}
+        expected_ns = namespace if self.info.namespaced else ""
+        body_ns = meta.get("namespace") or ""
+        if body_ns != expected_ns:
+            if body_ns and expected_ns:
+                raise apierrors.bad_request(
+                    "the namespace of the provided object does not match the namespace "
+                    "sent on the request")
+            if expected_ns:
+                meta["namespace"] = expected_ns
+            else:
+                meta.pop("namespace", None)
+        if meta.get("resourceVersion"):
+            raise apierrors.bad_request(
+                "resourceVersion should not be set on objects to be created")
+        meta.pop("resourceVersion", None)
+        meta.pop("deletionTimestamp", None)
+        meta.pop("deletionGracePeriodSeconds", None)
+        meta.pop("selfLink", None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = self._now()
+        if self.strategy.uses_generation:
+            meta["generation"] = 1
+        else:
+            meta.pop("generation", None)
+        self.strategy.prepare_for_create(obj)
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = _generate_name(meta["generateName"])
+        return obj
+
+    def _validate_create(self, obj: Dict[str, Any]) -> None:
+        meta = obj["metadata"]
+        errs = v.validate_object_meta(meta, self.info.namespaced, self.strategy.name_rule)
+        errs.extend(self.strategy.validate(obj))
+        if errs:
+            raise self._invalid(meta.get("name") or "", errs)
+
+    @inlineCallbacks
+    def create(self, ctx: RequestContext, namespace: str, obj: Dict[str, Any],
+               options: WriteOptions):
+        _options.validate_write_options(options, "CreateOptions")
+        new = self._prepare_create(ctx, namespace, obj, options)
+        self._validate_create(new)
+        meta = new["metadata"]
+        generated = not (obj.get("metadata") or {}).get("name") and bool(meta.get("generateName"))
+        attempts = _GENERATE_ATTEMPTS if generated else 1
+        for attempt in range(attempts):
+            key = self.keys.key(namespace, meta["name"])
+            if options.dry_run:
+                try:
+                    yield self.storage.get(key)
+                except st.KeyNotFoundError:
+                    return WriteResult(object=_encoding.ordered(new), created=True)
+                exists = True
+            else:
+                try:
+                    kv = yield self.storage.create(key, _encoding.encode(new))
+                except st.KeyExistsError:
+                    exists = True
+                except st.StorageError as e:
+                    raise self._storage_error(e, meta["name"])
+                else:
+                    return WriteResult(kv=kv, created=True)
+            if exists and attempt + 1 < attempts:
+                meta["name"] = _generate_name(meta["generateName"])
+        if generated:
+            err = apierrors.already_exists(self.info.plural, meta["name"], self.info.group)
+            err.message += ", the server was not able to generate a unique name for the object"
+            err.details["retryAfterSeconds"] = 1
+            raise err
+        raise apierrors.already_exists(self.info.plural, meta["name"], self.info.group)
+
+    # -- update and patch ------------------------------------------------------------
+
+    def _check_update_body(self, namespace: str, name: str, obj: Any) -> None:
+        self._check_type(obj)
+        meta = obj.get("metadata") or {}
+        body_name = meta.get("name") or ""
+        if body_name != name:
+            raise apierrors.bad_request(
+                f"the name of the object ({body_name}) does not match the name on the URL ({name})")
+        body_ns = meta.get("namespace") or ""
+        if self.info.namespaced and namespace and body_ns and body_ns != namespace:
+            raise apierrors.bad_request(
+                f"the namespace of the object ({body_ns}) does not match the namespace on "
+                f"the request ({namespace})")
+
+    def _updated(self, ctx: RequestContext, namespace: str, name: str, cur: st.KeyValue,
+                 body: Dict[str, Any], options: WriteOptions,
+                 subresource: str) -> Optional[Dict[str, Any]]:
+        """
+        The object an update of C{cur} to C{body} stores, or None when nothing
+        changes. Raises APIError (conflict, invalid...) or L{_EmptiedFinalizers}.
+        """
+        old = cur.object
+        new = copy.deepcopy(body)
+        new["apiVersion"] = self.info.group_version
+        new["kind"] = self.info.kind
+        meta = new.get("metadata")
+        if not isinstance(meta, dict):
+            meta = new["metadata"] = {}
+        old_meta = old.get("metadata") or {}
+        wanted_rv = meta.get("resourceVersion") or ""
+        if wanted_rv and wanted_rv != old_meta.get("resourceVersion"):
+            raise self._conflict(name)
+        if not wanted_rv and not self.strategy.allow_unconditional_update:
+            raise self._invalid(name, [v.invalid_value(
+                "metadata.resourceVersion", 0, "must be specified for an update")])
+        if self.info.namespaced and not meta.get("namespace"):
+            meta["namespace"] = namespace
+        if not self.info.namespaced:
+            meta.pop("namespace", None)
+        has_status = self.strategy.has_status
+        if subresource == "status":
+            # Everything but status comes from the stored object.
+            status = new.get("status")
+            managed = meta.get("managedFields")
+            new = copy.deepcopy(old)
+            new["apiVersion"] = self.info.group_version
+            if status is None:
+                new.pop("status", None)
+            else:
+                new["status"] = status
+            meta = new["metadata"]
+            if managed is not None:
+                meta["managedFields"] = managed
+        else:
+            if has_status:
+                if "status" in old:
+                    new["status"] = copy.deepcopy(old["status"])
+                else:
+                    new.pop("status", None)
+            self.strategy.prepare_for_update(new, old)
+        for field in ("uid", "creationTimestamp", "deletionTimestamp",
+                      "deletionGracePeriodSeconds"):
+            if not meta.get(field) and field in old_meta:
+                meta[field] = old_meta[field]
+        if "generation" in old_meta:
+            meta["generation"] = old_meta["generation"]
+        else:
+            meta.pop("generation", None)
+        if (subresource != "status" and self.strategy.uses_generation
+                and self.strategy.generation_changed(new, old)):
+            meta["generation"] = (old_meta.get("generation") or 0) + 1
+        errs = v.validate_object_meta(meta, self.info.namespaced, self.strategy.name_rule)
+        errs.extend(v.validate_object_meta_update(meta, old_meta))
+        if subresource != "status":
+            errs.extend(self.strategy.validate(new))
+            errs.extend(self.strategy.validate_update(new, old))
+        if errs:
+            raise self._invalid(name, errs)
+        meta["resourceVersion"] = old_meta.get("resourceVersion")
+        if new == old:
+            return None
+        if (meta.get("deletionTimestamp") and not meta.get("finalizers")
+                and (meta.get("deletionGracePeriodSeconds") or 0) == 0):
+            raise _EmptiedFinalizers(new)
+        return new
+
+    @inlineCallbacks
+    def _write_loop(self, ctx: RequestContext, namespace: str, name: str,
+                    make_body: Callable[[st.KeyValue], Dict[str, Any]],
+                    options: WriteOptions, subresource: str, create_body: Any = None):
+        """Read, compute, compare-and-swap; again on conflict."""
+        key = self.keys.key(namespace, name)
+        for _ in range(_MAX_WRITE_ATTEMPTS):
+            try:
+                cur = yield self.storage.get(key)
+            except st.KeyNotFoundError:
+                if create_body is not None and self.strategy.allow_create_on_update:
+                    result = yield self._create_on_update(ctx, namespace, name, create_body,
+                                                          options)
+                    if result is not None:
+                        return result
+                    continue
+                raise self._not_found(name)
+            try:
+                body = make_body(cur)
+                new = self._updated(ctx, namespace, name, cur, body, options, subresource)
+            except _EmptiedFinalizers as e:
+                if options.dry_run:
+                    return WriteResult(object=_encoding.ordered(e.obj))
+                try:
+                    gone = yield self.storage.delete(key, cur.mod_revision)
+                except (st.ConflictError, st.KeyNotFoundError):
+                    continue
+                return WriteResult(kv=st.KeyValue(
+                    key, _encoding.encode(e.obj), gone.mod_revision, gone.create_revision))
+            if new is None:
+                return WriteResult(kv=self.present(cur))
+            if options.dry_run:
+                return WriteResult(object=_encoding.ordered(new))
+            try:
+                kv = yield self.storage.update(key, _encoding.encode(new), cur.mod_revision)
+            except (st.ConflictError, st.KeyNotFoundError):
+                continue
+            except st.StorageError as e:
+                raise self._storage_error(e, name)
+            return WriteResult(kv=kv)
+        raise self._conflict(name)
+
+    @inlineCallbacks
+    def _create_on_update(self, ctx, namespace, name, body, options):
+        new = self._prepare_create(ctx, namespace, body, WriteOptions(
+            dry_run=options.dry_run, field_manager=options.field_manager,
+            field_validation=IGNORE))
+        new["metadata"]["name"] = name
+        self._validate_create(new)
+        if options.dry_run:
+            return WriteResult(object=_encoding.ordered(new), created=True)
+        try:
+            kv = yield self.storage.create(self.keys.key(namespace, name), _encoding.encode(new))
+        except st.KeyExistsError:
+            return None
+        return WriteResult(kv=kv, created=True)
+
+    def update(self, ctx: RequestContext, namespace: str, name: str, obj: Dict[str, Any],
+               options: WriteOptions, subresource: str = ""):
+        try:
+            _options.validate_write_options(options, "UpdateOptions")
+            self._check_update_body(namespace, name, obj)
+            obj = copy.deepcopy(obj)
+            self._field_validation(ctx, obj, options)
+            if (obj.get("metadata") or {}).get("resourceVersion"):
+                # A versioned PUT never creates.
+                create_body = None
+            else:
+                create_body = obj
+        except APIError:
+            from twisted.internet.defer import fail
+            return fail()
+        return self._write_loop(ctx, namespace, name, lambda cur: obj, options, subresource,
+                                create_body=create_body)
+
+    def patch(self, ctx: RequestContext, namespace: str, name: str,
+              apply_patch: Callable[[dict], dict], options: WriteOptions,
+              subresource: str = ""):
+        try:
+            _options.validate_write_options(options, "PatchOptions")
+        except APIError:
+            from twisted.internet.defer import fail
+            return fail()
+
+        def make_body(cur: st.KeyValue) -> Dict[str, Any]:
+            current = copy.deepcopy(self.present(cur).object)
+            patched = apply_patch(current)
+            self._check_update_body(namespace, name, patched)
+            self._field_validation(ctx, patched, options)
+            return patched
+
+        return self._write_loop(ctx, namespace, name, make_body, options, subresource)
+
+    # -- delete --------------------------------------------------------------------
+
+    def _check_preconditions(self, name: str, obj: Dict[str, Any],
+                             options: DeleteOptions) -> None:
+        meta = obj.get("metadata") or {}
+        if options.precondition_uid and options.precondition_uid != meta.get("uid"):
+            raise self._conflict(name, (
+                f"Precondition failed: UID in precondition: {options.precondition_uid}, "
+                f"UID in object meta: {meta.get('uid', '')}"))
+        if (options.precondition_resource_version
+                and options.precondition_resource_version != meta.get("resourceVersion")):
+            raise self._conflict(name, (
+                "Precondition failed: ResourceVersion in precondition: "
+                f"{options.precondition_resource_version}, ResourceVersion in object meta: "
+                f"{meta.get('resourceVersion', '')}"))
+
+    @inlineCallbacks
+    def delete(self, ctx: RequestContext, namespace: str, name: str,
+               options: Optional[DeleteOptions] = None):
+        options = options or DeleteOptions()
+        key = self.keys.key(namespace, name)
+        for _ in range(_MAX_WRITE_ATTEMPTS):
+            try:
+                cur = yield self.storage.get(key)
+            except st.KeyNotFoundError:
+                raise self._not_found(name)
+            obj = cur.object
+            self._check_preconditions(name, obj, options)
+            meta = obj.get("metadata") or {}
+            if meta.get("finalizers"):
+                if meta.get("deletionTimestamp"):
+                    return DeleteResult(kv=self.present(cur), finished=False)
+                new = copy.deepcopy(obj)
+                new_meta = new["metadata"]
+                new_meta["deletionTimestamp"] = self._now()
+                new_meta["deletionGracePeriodSeconds"] = 0
+                if (new_meta.get("generation") or 0) > 0:
+                    new_meta["generation"] += 1
+                if options.dry_run:
+                    return DeleteResult(object=_encoding.ordered(new), finished=False)
+                try:
+                    kv = yield self.storage.update(key, _encoding.encode(new), cur.mod_revision)
+                except (st.ConflictError, st.KeyNotFoundError):
+                    continue
+                return DeleteResult(kv=self.present(kv), finished=False)
+            if options.dry_run:
+                return DeleteResult(kv=self.present(cur), finished=True)
+            try:
+                gone = yield self.storage.delete(key, cur.mod_revision)
+            except (st.ConflictError, st.KeyNotFoundError):
+                continue
+            return DeleteResult(kv=self.present(gone), finished=True)
+        raise self._conflict(name)
+
+    @inlineCallbacks
+    def delete_collection(self, ctx: RequestContext, namespace: str,
+                          list_options: ListOptions, options: DeleteOptions):
+        page = yield self.list(ctx, namespace, ListOptions(
+            label_selector=list_options.label_selector,
+            field_selector=list_options.field_selector,
+            resource_version=list_options.resource_version,
+            resource_version_match=list_options.resource_version_match))
+        deleted = []
+        for kv in page.items:
+            meta = kv.object.get("metadata") or {}
+            try:
+                result = yield self.delete(ctx, meta.get("namespace") or "", meta["name"], options)
+            except APIError as e:
+                if e.code == 404:
+                    continue
+                raise
+            deleted.append(result.kv if result.kv is not None else result.object)
+        return ListPage(deleted, page.resource_version)
+
+
+def build_stores(
+    storage: Any,
+    resources: Optional[Any] = None,
+    clock: Any = None,
+    prefix: str = DEFAULT_PREFIX,
+) -> Dict[Tuple[str, str, str], GenericStore]:
+    """
+    One L{GenericStore} per stored built-in resource, keyed by
+    C{(group, version, plural)}. Resources without storage (bindings,
+    reviews, componentstatuses) are left out: they need their own handlers.
+    """
+    if resources is None:
+        resources = all_resources()
+    resources = [r for r in resources if r.storage_version_hash and r.list_kind]
+    prefixes: Dict[str, int] = {}
+    for r in all_resources():
+        if not r.storage_version_hash:
+            continue
+        prefixes[r.etcd_prefix] = prefixes.get(r.etcd_prefix, 0) + 1
+    return {
+        (r.group, r.version, r.plural): GenericStore(
+            r, storage, strategy_for(r), clock, prefix,
+            shared_prefix=prefixes[r.etcd_prefix] > 1)
+        for r in resources
+    }

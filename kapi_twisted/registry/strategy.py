@@ -1,0 +1,241 @@
+"""
+Per-kind behaviour of the generic store: which name rule a kind uses, whether
+it keeps C{metadata.generation}, what a create sets as initial status, whether
+a PUT may create, whether a delete answers with the deleted object.
+
+kube-apiserver keeps these facts in one strategy object per kind
+(pkg/registry/<group>/<kind>/strategy.go); here a L{Strategy} holds them as
+attributes with small hooks, and L{strategy_for} picks the one for a resource.
+Fuller defaulting and per-kind validation come later (issue 5); hooks for
+them exist so they slot in without touching the store.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Tuple
+
+from kapi_twisted.apis.registry import ResourceInfo
+
+from . import validation as v
+
+__all__ = ["Strategy", "strategy_for"]
+
+
+class Strategy:
+    """
+    The default behaviour, shared by most built-in kinds.
+
+    @ivar name_rule: validates C{metadata.name} (and generateName prefixes).
+    @ivar uses_generation: C{metadata.generation} is 1 on create and grows by
+        one when any of C{generation_fields} changes.
+    @ivar allow_create_on_update: a PUT of a missing object creates it.
+    @ivar allow_unconditional_update: a PUT without resourceVersion is allowed.
+    @ivar returns_deleted_object: a finished DELETE answers with the object
+        (else with a C{Status} of success).
+    @ivar keep_status_on_create: a create keeps the client's status (nodes)
+        rather than starting from an empty one.
+    """
+
+    name_rule: v.NameRule = staticmethod(v.name_is_dns_subdomain)  # type: ignore[assignment]
+    uses_generation = False
+    generation_fields: Tuple[str, ...] = ("spec",)
+    allow_create_on_update = False
+    allow_unconditional_update = True
+    returns_deleted_object = False
+    keep_status_on_create = False
+
+    def __init__(self, info: ResourceInfo) -> None:
+        self.info = info
+        self.has_status = info.subresource("status") is not None
+
+    # -- hooks ------------------------------------------------------------------
+
+    def prepare_for_create(self, obj: Dict[str, Any]) -> None:
+        """Reset what clients may not set on create; set initial status."""
+        if self.has_status and not self.keep_status_on_create:
+            obj["status"] = self.initial_status(obj)
+
+    def initial_status(self, obj: Dict[str, Any]) -> Dict[str, Any]:
+        return {}
+
+    def prepare_for_update(self, new: Dict[str, Any], old: Dict[str, Any]) -> None:
+        """Carry over what a main-resource write may not change."""
+
+    def validate(self, obj: Dict[str, Any]) -> List[v.FieldError]:
+        """Kind-specific checks of a new object beyond its metadata."""
+        return []
+
+    def validate_update(self, new: Dict[str, Any], old: Dict[str, Any]) -> List[v.FieldError]:
+        """Kind-specific checks of an update beyond its metadata."""
+        return []
+
+    def generation_changed(self, new: Dict[str, Any], old: Dict[str, Any]) -> bool:
+        for path in self.generation_fields:
+            if _dig(new, path) != _dig(old, path):
+                return True
+        return False
+
+
+def _dig(obj: Dict[str, Any], path: str) -> Any:
+    cur: Any = obj
+    for part in path.split("."):
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(part)
+    return cur
+
+
+class _Generational(Strategy):
+    uses_generation = True
+
+
+class _DeploymentStrategy(_Generational):
+    # Annotation changes (e.g. rollback requests) bump it too.
+    generation_fields = ("spec", "metadata.annotations")
+
+
+class _WebhookConfigurationStrategy(_Generational):
+    generation_fields = ("webhooks",)
+
+
+class _NamespaceStrategy(Strategy):
+    name_rule = staticmethod(v.name_is_dns_label)  # type: ignore[assignment]
+
+    def prepare_for_create(self, obj: Dict[str, Any]) -> None:
+        obj["status"] = {"phase": "Active"}
+        spec = obj.get("spec")
+        if not isinstance(spec, dict):
+            spec = obj["spec"] = {}
+        finalizers = spec.get("finalizers")
+        if not isinstance(finalizers, list):
+            finalizers = spec["finalizers"] = []
+        if "kubernetes" not in finalizers:
+            finalizers.append("kubernetes")
+
+    def prepare_for_update(self, new: Dict[str, Any], old: Dict[str, Any]) -> None:
+        # spec.finalizers are changed through the finalize subresource only.
+        old_finalizers = _dig(old, "spec.finalizers")
+        spec = new.get("spec")
+        if not isinstance(spec, dict):
+            spec = new["spec"] = {}
+        if old_finalizers is None:
+            spec.pop("finalizers", None)
+        else:
+            spec["finalizers"] = list(old_finalizers)
+        if not spec and "spec" not in old:
+            new.pop("spec", None)
+
+
+class _ServiceStrategy(Strategy):
+    name_rule = staticmethod(v.name_is_dns1035_label)  # type: ignore[assignment]
+    allow_create_on_update = True
+    returns_deleted_object = True
+
+    def initial_status(self, obj: Dict[str, Any]) -> Dict[str, Any]:
+        return {"loadBalancer": {}}
+
+
+class _PodStrategy(Strategy):
+    returns_deleted_object = True
+
+    def initial_status(self, obj: Dict[str, Any]) -> Dict[str, Any]:
+        return {"phase": "Pending", "qosClass": pod_qos_class(obj.get("spec") or {})}
+
+
+class _PendingPhaseStrategy(Strategy):
+    def initial_status(self, obj: Dict[str, Any]) -> Dict[str, Any]:
+        return {"phase": "Pending"}
+
+
+class _NodeStrategy(Strategy):
+    keep_status_on_create = True
+
+
+class _PathSegmentNamed(Strategy):
+    name_rule = staticmethod(v.name_is_path_segment)  # type: ignore[assignment]
+    allow_create_on_update = True
+
+
+class _CreateOnUpdate(Strategy):
+    allow_create_on_update = True
+
+
+class _ReturnsDeleted(Strategy):
+    returns_deleted_object = True
+
+
+class _ServiceAccountStrategy(Strategy):
+    allow_create_on_update = True
+    returns_deleted_object = True
+
+
+def pod_qos_class(spec: Dict[str, Any]) -> str:
+    """Guaranteed, Burstable or BestEffort, from the containers' requests and limits."""
+    containers = list(spec.get("containers") or ()) + list(spec.get("initContainers") or ())
+    any_set = False
+    guaranteed = True
+    for c in containers:
+        resources = (c or {}).get("resources") or {}
+        requests = resources.get("requests") or {}
+        limits = resources.get("limits") or {}
+        if requests or limits:
+            any_set = True
+        for res in ("cpu", "memory"):
+            if res not in limits:
+                guaranteed = False
+            elif res in requests and requests[res] != limits[res]:
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+_GENERATIONAL = {
+    ("apps", "daemonsets"), ("apps", "replicasets"), ("apps", "statefulsets"),
+    ("", "replicationcontrollers"), ("batch", "jobs"), ("batch", "cronjobs"),
+    ("autoscaling", "horizontalpodautoscalers"), ("policy", "poddisruptionbudgets"),
+    ("networking.k8s.io", "ingresses"), ("networking.k8s.io", "networkpolicies"),
+    ("networking.k8s.io", "ingressclasses"),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicies"),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicybindings"),
+    ("admissionregistration.k8s.io", "mutatingadmissionpolicies"),
+    ("admissionregistration.k8s.io", "mutatingadmissionpolicybindings"),
+    ("flowcontrol.apiserver.k8s.io", "flowschemas"),
+    ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations"),
+    ("apiextensions.k8s.io", "customresourcedefinitions"),
+    ("resource.k8s.io", "deviceclasses"), ("resource.k8s.io", "resourceslices"),
+}
+
+_SPECIAL: Dict[Tuple[str, str], type] = {
+    ("", "namespaces"): _NamespaceStrategy,
+    ("", "services"): _ServiceStrategy,
+    ("", "pods"): _PodStrategy,
+    ("", "nodes"): _NodeStrategy,
+    ("", "persistentvolumes"): _PendingPhaseStrategy,
+    ("", "persistentvolumeclaims"): _PendingPhaseStrategy,
+    ("", "serviceaccounts"): _ServiceAccountStrategy,
+    ("", "endpoints"): _CreateOnUpdate,
+    ("", "events"): _CreateOnUpdate,
+    ("events.k8s.io", "events"): _CreateOnUpdate,
+    ("", "limitranges"): _CreateOnUpdate,
+    ("coordination.k8s.io", "leases"): _CreateOnUpdate,
+    ("storage.k8s.io", "storageclasses"): _ReturnsDeleted,
+    ("apps", "deployments"): _DeploymentStrategy,
+    ("admissionregistration.k8s.io", "validatingwebhookconfigurations"):
+        _WebhookConfigurationStrategy,
+    ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"):
+        _WebhookConfigurationStrategy,
+    ("rbac.authorization.k8s.io", "roles"): _PathSegmentNamed,
+    ("rbac.authorization.k8s.io", "clusterroles"): _PathSegmentNamed,
+    ("rbac.authorization.k8s.io", "rolebindings"): _PathSegmentNamed,
+    ("rbac.authorization.k8s.io", "clusterrolebindings"): _PathSegmentNamed,
+}
+
+
+def strategy_for(info: ResourceInfo) -> Strategy:
+    """The strategy of one resource (a fresh object per store)."""
+    key = (info.group, info.plural)
+    cls = _SPECIAL.get(key)
+    if cls is None:
+        cls = _Generational if key in _GENERATIONAL else Strategy
+    return cls(info)
