@@ -27,7 +27,7 @@ def _store_available() -> bool:
 
 
 @defer.inlineCallbacks
-def start_kapi(data_dir: str):
+def start_kapi(data_dir: str, storage_backend: str = "memory"):
     """Start the chain with the built-in API installed (unless app.py already does)."""
     from kapi_twisted.aggregator import install_root_discovery
     from kapi_twisted.app import create_server_chain
@@ -35,7 +35,7 @@ def start_kapi(data_dir: str):
     from kapi_twisted.controlplane import HOOK_NAME, install_builtin_apis
 
     config = ServerConfig(port="ssl:0:interface=127.0.0.1", data_dir=data_dir,
-                          storage_backend="memory").validate()
+                          storage_backend=storage_backend).validate()
     top = create_server_chain(config, reactor)
     if HOOK_NAME not in top.aggregator.all_post_start_hooks():
         install_builtin_apis(
