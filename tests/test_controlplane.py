@@ -5,7 +5,6 @@ OpenAPI registered, and the system namespaces hook (idempotent).
 
 from __future__ import annotations
 
-import json
 
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
@@ -15,7 +14,6 @@ from kapi_twisted.apis import registry
 from kapi_twisted.config import ServerConfig
 from kapi_twisted.controlplane import HOOK_NAME, foreign_groups, install_builtin_apis
 from kapi_twisted.controlplane.system_namespaces import first_service_ip
-from kapi_twisted.registry.interface import RequestContext, ListOptions
 from kapi_twisted.server.generic import GenericAPIServer
 from kapi_twisted.server.lifecycle import LifecycleSignals
 from tests.test_endpoints_fakes import FakeStore

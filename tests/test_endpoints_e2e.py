@@ -20,7 +20,7 @@ KUBECTL = shutil.which("kubectl")
 
 def _store_available() -> bool:
     try:
-        import kapi_twisted.registry.store  # noqa: F401
+        import kapi_twisted.registry.store  # noqa: F401  (import check)
     except ImportError:
         return False
     return True

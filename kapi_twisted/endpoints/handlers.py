@@ -11,9 +11,9 @@ Inside a served group-version an unknown resource is a JSON 404 C{Status}
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
-from twisted.internet.defer import Deferred, inlineCallbacks, returnValue
+from twisted.internet.defer import inlineCallbacks, returnValue
 
 from kapi_twisted import apierrors
 from kapi_twisted.apis.registry import ResourceInfo

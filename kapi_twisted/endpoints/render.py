@@ -8,7 +8,7 @@ assembled from its items' bytes without decoding them.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Optional
 
 from kapi_twisted.apis.registry import ResourceInfo
 from kapi_twisted.endpoints import negotiation

@@ -8,7 +8,7 @@ store's read-modify-write (C{store.patch}).
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List
 
 from kapi_twisted import apierrors
 
