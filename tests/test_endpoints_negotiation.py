@@ -48,7 +48,7 @@ class NegotiationTests(SynchronousTestCase):
                               "application/json;as=Table;v=v1beta1;g=meta.k8s.io")
         table = json.loads(content)
         self.assertEqual(table["apiVersion"], "meta.k8s.io/v1beta1")
-        self.assertNotIn("object", table["rows"][0])
+        self.assertIsNone(table["rows"][0]["object"])
 
     def test_bad_include_object_is_400(self) -> None:
         """includeObject=Everything is 400."""
