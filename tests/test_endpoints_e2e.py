@@ -126,7 +126,7 @@ class KubectlTests(TestCase):
         self.assertIn("k: v", out)
         self.assertIn("name: c1", out)
         out = yield self.ok("get", "configmaps")
-        self.assertEqual(out.splitlines()[0].split()[0], "NAME")
+        self.assertEqual(out.splitlines()[0].split(), ["NAME", "DATA", "AGE"])
         self.assertIn("c1", out)
         out = yield self.ok("delete", "configmap", "c1")
         self.assertIn('configmap "c1" deleted', out)
