@@ -504,3 +504,48 @@ class DeleteTests(RegistryTestCase):
         """Pods answer a finished delete with the object; configmaps do not."""
         self.assertTrue(self.store("pods").returns_deleted_object)
         self.assertFalse(self.store("configmaps").returns_deleted_object)
+
+
+class SubresourceAndOptionTests(RegistryTestCase):
+    def test_namespace_finalize_subresource(self):
+        """Only the finalize subresource changes a namespace's spec.finalizers."""
+        self.create("namespaces", "", {"metadata": {"name": "x"}})
+        store = self.store("namespaces")
+        r = self.ok(store.update(self.ctx, "", "x", {"metadata": {"name": "x"},
+                                                     "spec": {"finalizers": []}}, WriteOptions()))
+        self.assertEqual(r.kv.object["spec"], {"finalizers": ["kubernetes"]})
+        r = self.ok(store.update(self.ctx, "", "x", {"metadata": {"name": "x", "labels": {"a": "b"}},
+                                                     "spec": {"finalizers": []}}, WriteOptions(),
+                                 "finalize"))
+        self.assertEqual(r.kv.object["spec"], {"finalizers": []})
+        self.assertNotIn("labels", r.kv.object["metadata"])
+
+    def test_delete_options_validated(self):
+        """An unknown propagationPolicy, or one with orphanDependents, is 422 on DeleteOptions."""
+        self.cm("a")
+        store = self.store("configmaps")
+        err = self.error(store.delete(self.ctx, "default", "a",
+                                      DeleteOptions(propagation_policy="Sideways")))
+        self.assertEqual((err.code, err.message), (422, (
+            'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: '
+            '"Sideways": supported values: "Foreground", "Background", "Orphan", "nil"')))
+        err = self.error(store.delete(self.ctx, "default", "a", DeleteOptions(
+            propagation_policy="Orphan", orphan_dependents=True)))
+        self.assertIn("orphanDependents and deletionPropagation cannot be both set", err.message)
+
+    def test_create_on_update_kinds(self):
+        """Services, Endpoints, Events, RBAC and Leases may be created by PUT; ConfigMaps not."""
+        allowed = {(s.info.group, s.info.plural) for s in self.stores.values()
+                   if s.strategy.allow_create_on_update}
+        for key in [("", "services"), ("", "endpoints"), ("", "events"),
+                    ("rbac.authorization.k8s.io", "roles"), ("coordination.k8s.io", "leases")]:
+            self.assertIn(key, allowed)
+        self.assertNotIn(("", "configmaps"), allowed)
+        self.assertNotIn(("apps", "deployments"), allowed)
+
+    def test_versioned_put_of_missing_never_creates(self):
+        """A PUT with a resourceVersion of a missing Lease is 404, not a create."""
+        err = self.error(self.store("leases", "coordination.k8s.io").update(
+            self.ctx, "default", "l", {"metadata": {"name": "l", "resourceVersion": "3"}},
+            WriteOptions()))
+        self.assertEqual(err.code, 404)

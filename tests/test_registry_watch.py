@@ -231,3 +231,34 @@ class WatchTests(RegistryTestCase):
         self.assertEqual([n for _, n in summary(events)], [f"o{i}" for i in range(20)])
         revs = [e.kv.mod_revision for e in events]
         self.assertEqual(revs, sorted(set(revs)))
+
+
+class DeletionWatchTests(RegistryTestCase):
+    def test_finalizer_deletion_events(self):
+        """Marking for deletion is MODIFIED; removing the last finalizer is one DELETED."""
+        self.create("configmaps", "default", {"metadata": {"name": "a",
+                                                           "finalizers": ["x.io/f"]}})
+        events = []
+        rv = str(self.ok(self.storage.current_revision()))
+        self.ok(self.store("configmaps").watch(self.ctx, "default",
+                                               ListOptions(resource_version=rv), events.append))
+        self.clock.advance(0)
+        store = self.store("configmaps")
+        self.ok(store.delete(self.ctx, "default", "a", DeleteOptions()))
+        self.ok(store.update(self.ctx, "default", "a", {"metadata": {"name": "a"}},
+                             WriteOptions()))
+        self.assertEqual(summary(events), [("MODIFIED", "a"), ("DELETED", "a")])
+
+    def test_deadline_bookmark(self):
+        """With timeoutSeconds and bookmarks, a BOOKMARK comes 2 seconds before the deadline."""
+        self.cm("a")
+        events = []
+        w = self.ok(self.store("configmaps").watch(
+            self.ctx, "default", ListOptions(allow_watch_bookmarks=True, timeout_seconds=10),
+            events.append))
+        self.clock.advance(0)
+        self.clock.advance(7.9)
+        self.assertEqual([e.type for e in events], ["ADDED"])
+        self.clock.advance(0.2)
+        self.assertEqual([e.type for e in events], ["ADDED", "BOOKMARK"])
+        w.stop()

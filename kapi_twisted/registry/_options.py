@@ -12,7 +12,7 @@ from kapi_twisted import apierrors
 from kapi_twisted.apierrors import APIError
 
 from . import validation as v
-from .interface import IGNORE, STRICT, WARN, ListOptions, WriteOptions
+from .interface import IGNORE, STRICT, WARN, DeleteOptions, ListOptions, WriteOptions
 
 EXACT = "Exact"
 NOT_OLDER_THAN = "NotOlderThan"
@@ -97,3 +97,19 @@ def dry_run_error(values: List[str], kind: str) -> Optional[APIError]:
     """
     errs = v.validate_dry_run(values)
     return v.invalid_options(kind, errs) if errs else None
+
+
+PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
+
+
+def validate_delete_options(options: DeleteOptions) -> None:
+    """Raise 422 (DeleteOptions, meta.k8s.io) for an unknown or doubled propagation policy."""
+    errs: List[v.FieldError] = []
+    policy = options.propagation_policy
+    if options.orphan_dependents is not None and policy:
+        errs.append(v.invalid_value(
+            "propagationPolicy", policy, "orphanDependents and deletionPropagation cannot be both set"))
+    if policy and policy not in PROPAGATION_POLICIES:
+        errs.append(v.not_supported("propagationPolicy", policy, PROPAGATION_POLICIES + ("nil",)))
+    if errs:
+        raise v.invalid_options("DeleteOptions", errs)

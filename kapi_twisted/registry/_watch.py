@@ -41,6 +41,7 @@ from .interface import ListOptions, WatchEvent
 _log = Logger()
 
 BOOKMARK_INTERVAL = 60.0
+DEADLINE_BOOKMARK_LEAD = 2.0
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 LIST_BLUEPRINT = "kubernetes.io/initial-events-list-blueprint"
 
@@ -61,6 +62,7 @@ class Watch:
         self.source: Any = None
         self.stopped = False
         self.last_revision = 0
+        self.deadline_call: Any = None
 
     # -- life cycle ---------------------------------------------------------------
 
@@ -69,6 +71,8 @@ class Watch:
             return
         self.stopped = True
         self._dispatcher._forget(self)
+        if self.deadline_call is not None and self.deadline_call.active():
+            self.deadline_call.cancel()
         if self.source is not None:
             self.source.stop()
         self.done.callback(None)
@@ -269,3 +273,8 @@ class WatchDispatcher:
         w.source.done.addBoth(w._source_ended)
         if not w.stopped:
             self._remember(w)
+            timeout = options.timeout_seconds
+            if w.bookmarks and timeout:
+                # As kube's cacher: one last bookmark shortly before the handler's deadline.
+                w.deadline_call = self.clock.callLater(
+                    max(float(timeout) - DEADLINE_BOOKMARK_LEAD, 0), w.bookmark)

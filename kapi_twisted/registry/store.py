@@ -232,7 +232,7 @@ class GenericStore:
                     raise apierrors.bad_request(
                         f'{info.kind} in version "{info.version}" cannot be handled as a '
                         f"{info.kind}: strict decoding error: " + ", ".join(texts))
-                ctx.warnings.extend(texts)
+                ctx.warnings.extend(t for t in texts if t not in ctx.warnings)
         _encoding.prune(info.group, info.version, info.kind, obj)
 
     # -- get -----------------------------------------------------------------------
@@ -456,7 +456,18 @@ class GenericStore:
         if not self.info.namespaced:
             meta.pop("namespace", None)
         has_status = self.strategy.has_status
-        if subresource == "status":
+        if subresource == "finalize":
+            # Only spec.finalizers change (the namespace finalize subresource).
+            finalizers = (new.get("spec") or {}).get("finalizers")
+            new = copy.deepcopy(old)
+            new["apiVersion"] = self.info.group_version
+            spec = new.setdefault("spec", {})
+            if finalizers is None:
+                spec.pop("finalizers", None)
+            else:
+                spec["finalizers"] = list(finalizers)
+            meta = new["metadata"]
+        elif subresource == "status":
             # Everything but status comes from the stored object.
             status = new.get("status")
             managed = meta.get("managedFields")
@@ -484,12 +495,12 @@ class GenericStore:
             meta["generation"] = old_meta["generation"]
         else:
             meta.pop("generation", None)
-        if (subresource != "status" and self.strategy.uses_generation
+        if (not subresource and self.strategy.uses_generation
                 and self.strategy.generation_changed(new, old)):
             meta["generation"] = (old_meta.get("generation") or 0) + 1
         errs = v.validate_object_meta(meta, self.info.namespaced, self.strategy.name_rule)
         errs.extend(v.validate_object_meta_update(meta, old_meta))
-        if subresource != "status":
+        if not subresource:
             errs.extend(self.strategy.validate(new))
             errs.extend(self.strategy.validate_update(new, old))
         if errs:
@@ -615,6 +626,7 @@ class GenericStore:
     def delete(self, ctx: RequestContext, namespace: str, name: str,
                options: Optional[DeleteOptions] = None):
         options = options or DeleteOptions()
+        _options.validate_delete_options(options)
         key = self.keys.key(namespace, name)
         for _ in range(_MAX_WRITE_ATTEMPTS):
             try:
@@ -652,6 +664,7 @@ class GenericStore:
     @inlineCallbacks
     def delete_collection(self, ctx: RequestContext, namespace: str,
                           list_options: ListOptions, options: DeleteOptions):
+        _options.validate_delete_options(options)
         page = yield self.list(ctx, namespace, ListOptions(
             label_selector=list_options.label_selector,
             field_selector=list_options.field_selector,
