@@ -69,13 +69,13 @@ class RootDiscovery(APIResource):
         else:
             groups = [g for g in groups if g[0] != ""]
         if version is None:
-            return self._legacy(groups)
+            return self._legacy(groups, request)
         return self._aggregated(request, groups, version)
 
-    def _legacy(self, groups: List[Tuple[str, List[str], Any]]) -> Response:
+    def _legacy(self, groups: List[Tuple[str, List[str], Any]], request: Any) -> Response:
         if self.core:
             versions = groups[0][1] if groups else []
-            doc = discovery.api_versions(versions, self.server_address())
+            doc = discovery.api_versions(versions, self.server_address() or _host(request))
         else:
             doc = discovery.api_group_list((g, vs) for g, vs, _ in groups)
         return Response(negotiation.encode(doc, Output()), 200, negotiation.JSON)
@@ -105,12 +105,23 @@ class RootDiscovery(APIResource):
         return Response(body, 200, content_type, headers)
 
 
+def _host(request: Any) -> str:
+    """The address the client reached us at (the Host header), as host:port."""
+    host = request.getHeader(b"host") or ""
+    if isinstance(host, bytes):
+        host = host.decode("latin-1")
+    if host and ":" not in host.rsplit("]", 1)[-1]:
+        host += ":443"
+    return host
+
+
 def install_root_discovery(server: Any,
                            server_address: Callable[[], str] = lambda: "") -> None:
     """
     Serve C{/api} and C{/apis} on C{server} (the outermost of the chain) for
     every server of its chain; paths below them still go to the servers that
-    own them.
+    own them. C{server_address()} is the C{host:port} C{/api} advertises
+    (the request's Host when it returns "").
     """
     for path, core in (("/api", True), ("/apis", False)):
         index = RootDiscovery(server.chain, core, server_address)
