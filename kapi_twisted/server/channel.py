@@ -219,7 +219,12 @@ class NegotiatingChannel(Protocol):
             self.channel.drain()
 
     def close(self) -> None:
-        self.transport.loseConnection()
+        if self.channel is not None:
+            # The channels unregister themselves as producers first (TLS
+            # waits for that before it closes).
+            self.channel.close()
+        else:
+            self.transport.loseConnection()
 
     def abort(self) -> None:
         self.transport.abortConnection()

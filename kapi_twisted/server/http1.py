@@ -138,6 +138,10 @@ class HTTP11Channel(HTTPChannel):
                 if not request.startedWriting:
                     request.responseHeaders.setRawHeaders(b"connection", [b"close"])
 
+    def close(self) -> None:
+        """Close now, after what is already written."""
+        self.loseConnection()
+
     def connectionLost(self, reason: Any) -> None:
         self._stop_header_timer()
         super().connectionLost(reason)
