@@ -250,3 +250,48 @@ class PythonClientTests(TestCase):
             self.assertTrue(rv)
 
         return threads.deferToThread(client_work).addCallback(check)
+
+
+class PodSubresourceE2ETests(TestCase):
+    timeout = 60
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        if not _store_available():
+            raise self.skipTest("the generic store (kapi_twisted.registry.store) is not importable")
+        self.dir = tempfile.mkdtemp(prefix="kapi-e2e-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.top, self.config = yield start_kapi(os.path.join(self.dir, "data"))
+        self.addCleanup(self.top.stopService)
+        self.kubeconfig = os.path.join(self.config.data_dir, "admin.kubeconfig")
+
+    def test_bind_then_evict(self):
+        """A scheduler's binding sets nodeName and PodScheduled; an eviction deletes the pod."""
+
+        def client_work():
+            from kubernetes import client, config
+            from kubernetes.client.rest import ApiException
+
+            v1 = client.CoreV1Api(config.new_client_from_config(self.kubeconfig))
+            v1.create_namespaced_pod("default", {
+                "metadata": {"name": "p"},
+                "spec": {"containers": [{"name": "c", "image": "x"}]}})
+            v1.create_namespaced_binding("default", {
+                "metadata": {"name": "p"}, "target": {"kind": "Node", "name": "n1"}},
+                _preload_content=False)
+            pod = v1.read_namespaced_pod("p", "default")
+            scheduled = [c.status for c in pod.status.conditions if c.type == "PodScheduled"]
+            v1.create_namespaced_pod_eviction("p", "default", {
+                "apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "p"}},
+                _preload_content=False)
+            try:
+                v1.read_namespaced_pod("p", "default")
+                gone = False
+            except ApiException as e:
+                gone = e.status == 404
+            return pod.spec.node_name, scheduled, gone
+
+        def check(result):
+            self.assertEqual(result, ("n1", ["True"], True))
+
+        return threads.deferToThread(client_work).addCallback(check)

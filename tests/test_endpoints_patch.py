@@ -117,3 +117,31 @@ class ScaleTests(SynchronousTestCase):
         scale = {"kind": "Scale", "apiVersion": "autoscaling/v1",
                  "metadata": {"name": "web", "resourceVersion": "1"}, "spec": {"replicas": 5}}
         self.h.json("PUT", self.path, scale, code=409)
+
+
+POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+       "spec": {"containers": [{"name": "c", "image": "x"}]}}
+
+
+class PodSubresourceTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.h = Harness(self)
+        self.h.json("POST", "/api/v1/namespaces/default/pods", POD, code=201)
+        self.pods = self.h.stores[("", "pods")]
+
+    def test_binding_assigns_node(self) -> None:
+        """POST pods/p/binding sets spec.nodeName and answers 201 Success."""
+        binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p"},
+                   "target": {"kind": "Node", "name": "n1"}}
+        _, body = self.h.json("POST", "/api/v1/namespaces/default/pods/p/binding", binding, code=201)
+        self.assertEqual(body["status"], "Success")
+        pod = self.pods.objects[("default", "p")].object
+        self.assertEqual(pod["spec"]["nodeName"], "n1")
+        _, body = self.h.json("POST", "/api/v1/namespaces/default/bindings", binding, code=409)
+        self.assertIn('already assigned to node "n1"', body["message"])
+
+    def test_eviction_deletes_pod(self) -> None:
+        """POST pods/p/eviction (kubectl drain) deletes the pod: 201 Success."""
+        eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "p"}}
+        self.h.json("POST", "/api/v1/namespaces/default/pods/p/eviction", eviction, code=201)
+        self.assertEqual(self.pods.objects, {})

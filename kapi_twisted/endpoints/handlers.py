@@ -39,7 +39,8 @@ def returns_deleted_object(store: Any, info: ResourceInfo) -> bool:
         return value
     return info.plural in RETURNS_DELETED_OBJECT
 
-_BODY_VERBS = ("create", "update", "patch")
+#: Subresources the generic store writes itself (C{store.update/patch(subresource=...)}).
+STORE_SUBRESOURCES = frozenset({"status", "finalize", "ephemeralcontainers", "resize"})
 
 
 def _header(request: Any, name: bytes) -> str:
@@ -163,7 +164,12 @@ class GroupVersionResource(APIResource):
         store = self.stores.get(route.info.plural)
         if store is not None and route.subresource == "scale":
             return self._scale(request, route, store)
-        if store is None or (route.subresource and route.subresource != "status"):
+        pods = self.stores.get("pods")
+        if pods is not None and route.verb == "create" and (
+                (route.info.plural, route.subresource) in (
+                    ("pods", "binding"), ("pods", "eviction"), ("bindings", ""))):
+            return self._pod_subresource(request, route, pods)
+        if store is None or (route.subresource and route.subresource not in STORE_SUBRESOURCES):
             raise apierrors.method_not_allowed(
                 f"{route.verb} is not supported on resources of kind "
                 f'"{route.info.plural}{"/" + route.subresource if route.subresource else ""}"'
@@ -384,6 +390,39 @@ class GroupVersionResource(APIResource):
         response = _body(render.render_object(item, output, route.info), output)
         response.code = code
         return response
+
+    # pods/binding, bindings, pods/eviction -------------------------------------
+
+    @inlineCallbacks
+    def _pod_subresource(self, request: Any, route: Route, pods: Any):
+        from kapi_twisted.endpoints import subresources
+
+        query = opts.query_of(request)
+        output = self._output(request, "create", query)
+        options = self._write_options(request, query, "CreateOptions")
+        sub = route.info.subresource(route.subresource) if route.subresource else None
+        api_version = (f"{sub.group}/{sub.version}" if sub and sub.group else
+                       (sub.version if sub else route.info.group_version))
+        kind = sub.kind if sub else route.info.kind
+        body = negotiation.decode_body(_header(request, b"content-type"), _read_body(request),
+                                       api_version, kind)
+        if not isinstance(body, dict):
+            raise apierrors.bad_request("the object provided is unrecognized")
+        name = route.name or ((body.get("metadata") or {}).get("name") or "")
+        body_name = (body.get("metadata") or {}).get("name") or name
+        if body_name != name:
+            raise apierrors.bad_request(
+                f"name in URL does not match name in {kind} object")
+        ctx = self._context(request)
+        if kind == "Eviction":
+            status = yield subresources.evict_pod(ctx, pods, route.namespace, name, body,
+                                                  options.dry_run)
+        else:
+            status = yield subresources.bind_pod(ctx, pods, route.namespace, name, body, options)
+        self._warn(request, ctx)
+        response = _body(negotiation.encode(status, output), output)
+        response.code = 201
+        returnValue(response)
 
     # scale ---------------------------------------------------------------------
 
