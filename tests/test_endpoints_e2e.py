@@ -19,8 +19,10 @@ KUBECTL = shutil.which("kubectl")
 
 
 def _store_available() -> bool:
+    import importlib
+
     try:
-        import kapi_twisted.registry.store  # noqa: F401  (import check)
+        importlib.import_module("kapi_twisted.registry.store")
     except ImportError:
         return False
     return True
