@@ -549,3 +549,12 @@ class SubresourceAndOptionTests(RegistryTestCase):
             self.ctx, "default", "l", {"metadata": {"name": "l", "resourceVersion": "3"}},
             WriteOptions()))
         self.assertEqual(err.code, 404)
+
+    def test_metadata_of_wrong_type_is_400(self):
+        """Metadata of the wrong JSON type is 400 with Go's decoding message."""
+        err = self.error(self.store("configmaps").create(
+            self.ctx, "default", {"metadata": {"name": "a", "labels": {"x": 1}}},
+            WriteOptions()))
+        self.assertEqual((err.code, err.message), (400, (
+            'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal '
+            "number into Go struct field ObjectMeta.metadata.labels of type string")))

@@ -154,3 +154,17 @@ class FieldSelectorTests(unittest.SynchronousTestCase):
         fs = self.fields("configmaps")
         sel = parse_field_selector(r"metadata.name=a\,b\=c", fs)
         self.assertTrue(sel.matches({"metadata.name": "a,b=c"}))
+
+    def test_name_only_kinds(self):
+        """Nodes and Namespaces accept metadata.name but not metadata.namespace."""
+        self.assertEqual(self.error("metadata.namespace=x", "nodes"),
+                         "field label not supported: metadata.namespace")
+        self.assertEqual(self.error("metadata.namespace=x", "namespaces"),
+                         "field label not supported: metadata.namespace")
+
+    def test_service_fields(self):
+        """Services select on spec.clusterIP and spec.type."""
+        fs = self.fields("services")
+        svc = {"metadata": {"name": "s"}, "spec": {"clusterIP": "10.0.0.1", "type": "ClusterIP"}}
+        self.assertTrue(parse_field_selector("spec.type=ClusterIP,spec.clusterIP=10.0.0.1",
+                                             fs).matches(fs.fields(svc)))

@@ -110,6 +110,11 @@ def _pod_ip(obj: Dict[str, Any]) -> str:
 
 _Getter = Callable[[Dict[str, Any]], str]
 
+_DEFAULT_MESSAGE = (
+    '"{label}" is not a known field selector: only "metadata.name", "metadata.namespace"')
+#: Kinds whose conversion accepts metadata.name only (not metadata.namespace).
+_NAME_ONLY = {("", "nodes"), ("", "namespaces")}
+
 #: (group, plural) -> (extra fields, message for an unsupported label, aliases)
 _KIND_FIELDS: Dict[Tuple[str, str], Tuple[Dict[str, _Getter], str]] = {
     ("", "pods"): ({
@@ -146,9 +151,16 @@ _KIND_FIELDS: Dict[Tuple[str, str], Tuple[Dict[str, _Getter], str]] = {
     ("", "replicationcontrollers"): (
         {"status.replicas": lambda o: _s(_get(o, "status", "replicas") or 0)},
         "field label not supported: {label}"),
+    ("", "services"): ({
+        "spec.clusterIP": lambda o: _s(_get(o, "spec", "clusterIP")),
+        "spec.type": lambda o: _s(_get(o, "spec", "type")),
+    }, "field label not supported: {label}"),
     ("apps", "replicasets"): (
         {"status.replicas": lambda o: _s(_get(o, "status", "replicas") or 0)},
-        "field label not supported for appsv1.ReplicaSet: {label}"),
+        _DEFAULT_MESSAGE),
+    ("apps", "statefulsets"): (
+        {"status.successful": lambda o: ""},
+        "field label not supported for appsv1.StatefulSet: {label}"),
     ("batch", "jobs"): (
         {"status.successful": lambda o: _s(_get(o, "status", "succeeded") or 0)},
         'field label "{label}" not supported for batchv1.Job'),
@@ -157,7 +169,6 @@ _KIND_FIELDS: Dict[Tuple[str, str], Tuple[Dict[str, _Getter], str]] = {
         "field label not supported: {label}"),
 }
 
-_DEFAULT_MESSAGE = '"{label}" is not a known field selector: only "metadata.name", "metadata.namespace"'
 _ALIASES = {("", "pods"): {"spec.host": "spec.nodeName"}}
 
 
@@ -170,9 +181,11 @@ class FieldSet:
         self.extra = extra
         self.message = message
         self.aliases = _ALIASES.get(key, {})
+        self.metadata = ("metadata.name",) if key in _NAME_ONLY else (
+            "metadata.name", "metadata.namespace")
 
     def convert_label(self, label: str) -> str:
-        if label in ("metadata.name", "metadata.namespace") or label in self.extra:
+        if label in self.metadata or label in self.extra:
             return label
         if label in self.aliases:
             return self.aliases[label]

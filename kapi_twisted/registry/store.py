@@ -96,6 +96,66 @@ def rfc3339(seconds: float) -> str:
         "%Y-%m-%dT%H:%M:%SZ")
 
 
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+_META_STRINGS = ("name", "generateName", "namespace", "uid", "resourceVersion", "selfLink",
+                 "creationTimestamp", "deletionTimestamp")
+
+
+def _metadata_type_error(meta: Any, kind: str) -> str:
+    """Go's decoding error for metadata of the wrong JSON types, or ""."""
+    def bad(value: Any, path: str, go_type: str, struct: str = "ObjectMeta") -> str:
+        return (f"json: cannot unmarshal {_json_type(value)} into Go struct field "
+                f"{struct}.{path} of type {go_type}")
+
+    if meta is None:
+        return ""
+    if not isinstance(meta, dict):
+        return bad(meta, "metadata", "v1.ObjectMeta", kind)
+    for field in _META_STRINGS:
+        value = meta.get(field)
+        if value is not None and not isinstance(value, str):
+            return bad(value, f"metadata.{field}", "string")
+    for field in ("labels", "annotations"):
+        value = meta.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            return bad(value, f"metadata.{field}", "map[string]string")
+        for item in value.values():
+            if item is not None and not isinstance(item, str):
+                return bad(item, f"metadata.{field}", "string")
+    finalizers = meta.get("finalizers")
+    if finalizers is not None:
+        if not isinstance(finalizers, list):
+            return bad(finalizers, "metadata.finalizers", "[]string")
+        for item in finalizers:
+            if not isinstance(item, str):
+                return bad(item, "metadata.finalizers", "string")
+    refs = meta.get("ownerReferences")
+    if refs is not None:
+        if not isinstance(refs, list):
+            return bad(refs, "metadata.ownerReferences", "[]v1.OwnerReference")
+        for ref in refs:
+            if not isinstance(ref, dict):
+                return bad(ref, "metadata.ownerReferences", "v1.OwnerReference")
+    for field in ("generation", "deletionGracePeriodSeconds"):
+        value = meta.get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            return bad(value, f"metadata.{field}", "int64")
+    return ""
+
+
 def _generate_name(base: str) -> str:
     return base[:_MAX_GENERATED_BASE] + "".join(random.choice(_NAME_CHARS) for _ in range(5))
 
@@ -212,12 +272,10 @@ class GenericStore:
             raise apierrors.bad_request(
                 f"the API version in the data ({api_version}) does not match the expected "
                 f"API version ({info.group_version})")
-        meta = obj.get("metadata")
-        if meta is not None and not isinstance(meta, dict):
+        problem = _metadata_type_error(obj.get("metadata"), info.kind)
+        if problem:
             raise apierrors.bad_request(
-                f'{kind} in version "{version}" cannot be handled as a {info.kind}: '
-                "json: cannot unmarshal into Go struct field "
-                f"{info.kind}.metadata of type v1.ObjectMeta")
+                f'{kind} in version "{version}" cannot be handled as a {info.kind}: {problem}')
 
     def _field_validation(self, ctx: RequestContext, obj: Dict[str, Any],
                           options: WriteOptions) -> None:
@@ -635,20 +693,16 @@ class GenericStore:
                 raise self._not_found(name)
             obj = cur.object
             self._check_preconditions(name, obj, options)
-            meta = obj.get("metadata") or {}
-            if meta.get("finalizers"):
-                if meta.get("deletionTimestamp"):
+            terminating = self.strategy.mark_for_deletion(copy.deepcopy(obj), options,
+                                                          self._now())
+            if terminating is not None:
+                if terminating == obj:
                     return DeleteResult(kv=self.present(cur), finished=False)
-                new = copy.deepcopy(obj)
-                new_meta = new["metadata"]
-                new_meta["deletionTimestamp"] = self._now()
-                new_meta["deletionGracePeriodSeconds"] = 0
-                if (new_meta.get("generation") or 0) > 0:
-                    new_meta["generation"] += 1
                 if options.dry_run:
-                    return DeleteResult(object=_encoding.ordered(new), finished=False)
+                    return DeleteResult(object=_encoding.ordered(terminating), finished=False)
                 try:
-                    kv = yield self.storage.update(key, _encoding.encode(new), cur.mod_revision)
+                    kv = yield self.storage.update(key, _encoding.encode(terminating),
+                                                   cur.mod_revision)
                 except (st.ConflictError, st.KeyNotFoundError):
                     continue
                 return DeleteResult(kv=self.present(kv), finished=False)

@@ -12,7 +12,7 @@ them exist so they slot in without touching the store.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from kapi_twisted.apis.registry import ResourceInfo
 
@@ -69,6 +69,29 @@ class Strategy:
         """Kind-specific checks of an update beyond its metadata."""
         return []
 
+    def mark_for_deletion(self, obj: Dict[str, Any], options: Any,
+                          now: str) -> Optional[Dict[str, Any]]:
+        """
+        What a DELETE leaves behind: None to remove C{obj} (a private copy)
+        now, or the object to keep while it terminates (C{obj} itself,
+        unchanged, when it already is terminating).
+
+        Here: objects with finalizers get C{deletionTimestamp} and
+        C{deletionGracePeriodSeconds: 0} (and one more generation).
+        Propagation-policy finalizers, graceful pod deletion and namespace
+        termination belong in overrides of this hook.
+        """
+        meta = obj.get("metadata") or {}
+        if not meta.get("finalizers"):
+            return None
+        if meta.get("deletionTimestamp"):
+            return obj
+        meta["deletionTimestamp"] = now
+        meta["deletionGracePeriodSeconds"] = 0
+        if (meta.get("generation") or 0) > 0:
+            meta["generation"] += 1
+        return obj
+
     def generation_changed(self, new: Dict[str, Any], old: Dict[str, Any]) -> bool:
         for path in self.generation_fields:
             if _dig(new, path) != _dig(old, path):
@@ -85,16 +108,16 @@ def _dig(obj: Dict[str, Any], path: str) -> Any:
     return cur
 
 
-class _Generational(Strategy):
+class _DeploymentStrategy(Strategy):
     uses_generation = True
 
-
-class _DeploymentStrategy(_Generational):
     # Annotation changes (e.g. rollback requests) bump it too.
     generation_fields = ("spec", "metadata.annotations")
 
 
-class _WebhookConfigurationStrategy(_Generational):
+class _WebhookConfigurationStrategy(Strategy):
+    uses_generation = True
+
     generation_fields = ("webhooks",)
 
 
@@ -128,15 +151,12 @@ class _NamespaceStrategy(Strategy):
 
 class _ServiceStrategy(Strategy):
     name_rule = staticmethod(v.name_is_dns1035_label)  # type: ignore[assignment]
-    allow_create_on_update = True
-    returns_deleted_object = True
 
     def initial_status(self, obj: Dict[str, Any]) -> Dict[str, Any]:
         return {"loadBalancer": {}}
 
 
 class _PodStrategy(Strategy):
-    returns_deleted_object = True
 
     def initial_status(self, obj: Dict[str, Any]) -> Dict[str, Any]:
         return {"phase": "Pending", "qosClass": pod_qos_class(obj.get("spec") or {})}
@@ -153,20 +173,6 @@ class _NodeStrategy(Strategy):
 
 class _PathSegmentNamed(Strategy):
     name_rule = staticmethod(v.name_is_path_segment)  # type: ignore[assignment]
-    allow_create_on_update = True
-
-
-class _CreateOnUpdate(Strategy):
-    allow_create_on_update = True
-
-
-class _ReturnsDeleted(Strategy):
-    returns_deleted_object = True
-
-
-class _ServiceAccountStrategy(Strategy):
-    allow_create_on_update = True
-    returns_deleted_object = True
 
 
 def pod_qos_class(spec: Dict[str, Any]) -> str:
@@ -206,6 +212,25 @@ _GENERATIONAL = {
     ("resource.k8s.io", "deviceclasses"), ("resource.k8s.io", "resourceslices"),
 }
 
+#: Kinds a PUT may create (their strategies' AllowCreateOnUpdate).
+_CREATE_ON_UPDATE = {
+    ("", "services"), ("", "endpoints"), ("", "events"), ("events.k8s.io", "events"),
+    ("", "limitranges"), ("", "serviceaccounts"), ("coordination.k8s.io", "leases"),
+    ("policy", "poddisruptionbudgets"), ("node.k8s.io", "runtimeclasses"),
+    ("rbac.authorization.k8s.io", "roles"), ("rbac.authorization.k8s.io", "clusterroles"),
+    ("rbac.authorization.k8s.io", "rolebindings"),
+    ("rbac.authorization.k8s.io", "clusterrolebindings"),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicies"),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicybindings"),
+    ("admissionregistration.k8s.io", "mutatingadmissionpolicies"),
+    ("admissionregistration.k8s.io", "mutatingadmissionpolicybindings"),
+}
+
+#: Kinds whose finished DELETE answers with the object (the store's ReturnDeletedObject).
+_RETURNS_DELETED = {
+    ("", "pods"), ("", "services"), ("", "serviceaccounts"), ("storage.k8s.io", "storageclasses"),
+}
+
 _SPECIAL: Dict[Tuple[str, str], type] = {
     ("", "namespaces"): _NamespaceStrategy,
     ("", "services"): _ServiceStrategy,
@@ -213,13 +238,6 @@ _SPECIAL: Dict[Tuple[str, str], type] = {
     ("", "nodes"): _NodeStrategy,
     ("", "persistentvolumes"): _PendingPhaseStrategy,
     ("", "persistentvolumeclaims"): _PendingPhaseStrategy,
-    ("", "serviceaccounts"): _ServiceAccountStrategy,
-    ("", "endpoints"): _CreateOnUpdate,
-    ("", "events"): _CreateOnUpdate,
-    ("events.k8s.io", "events"): _CreateOnUpdate,
-    ("", "limitranges"): _CreateOnUpdate,
-    ("coordination.k8s.io", "leases"): _CreateOnUpdate,
-    ("storage.k8s.io", "storageclasses"): _ReturnsDeleted,
     ("apps", "deployments"): _DeploymentStrategy,
     ("admissionregistration.k8s.io", "validatingwebhookconfigurations"):
         _WebhookConfigurationStrategy,
@@ -235,7 +253,9 @@ _SPECIAL: Dict[Tuple[str, str], type] = {
 def strategy_for(info: ResourceInfo) -> Strategy:
     """The strategy of one resource (a fresh object per store)."""
     key = (info.group, info.plural)
-    cls = _SPECIAL.get(key)
-    if cls is None:
-        cls = _Generational if key in _GENERATIONAL else Strategy
-    return cls(info)
+    strategy = _SPECIAL.get(key, Strategy)(info)
+    if key in _GENERATIONAL:
+        strategy.uses_generation = True
+    strategy.allow_create_on_update = key in _CREATE_ON_UPDATE
+    strategy.returns_deleted_object = key in _RETURNS_DELETED
+    return strategy
