@@ -558,3 +558,20 @@ class SubresourceAndOptionTests(RegistryTestCase):
         self.assertEqual((err.code, err.message), (400, (
             'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal '
             "number into Go struct field ObjectMeta.metadata.labels of type string")))
+
+    def test_pod_resize_and_ephemeral_containers(self):
+        """pods/resize changes only container resources; ephemeralcontainers only that list."""
+        self.create("pods", "default", {"metadata": {"name": "p"}, "spec": {"containers": [
+            {"name": "c", "image": "old"}]}})
+        store = self.store("pods")
+        body = {"metadata": {"name": "p"}, "spec": {"containers": [
+            {"name": "c", "image": "new", "resources": {"limits": {"cpu": "1"}}}]}}
+        r = self.ok(store.update(self.ctx, "default", "p", body, WriteOptions(), "resize"))
+        self.assertEqual(r.kv.object["spec"]["containers"],
+                         [{"name": "c", "image": "old", "resources": {"limits": {"cpu": "1"}}}])
+        body = {"metadata": {"name": "p"}, "spec": {"containers": [], "ephemeralContainers": [
+            {"name": "debug", "image": "busybox"}]}}
+        r = self.ok(store.update(self.ctx, "default", "p", body, WriteOptions(),
+                                 "ephemeralcontainers"))
+        self.assertEqual(len(r.kv.object["spec"]["containers"]), 1)
+        self.assertEqual(r.kv.object["spec"]["ephemeralContainers"][0]["name"], "debug")

@@ -156,6 +156,47 @@ def _metadata_type_error(meta: Any, kind: str) -> str:
     return ""
 
 
+#: The fields each subresource writes ("a.b" paths).
+_SUBRESOURCE_FIELDS = {
+    "status": ("status",),
+    "finalize": ("spec.finalizers",),
+    "ephemeralcontainers": ("spec.ephemeralContainers",),
+}
+
+
+def _merge_subresource(subresource: str, body: Dict[str, Any],
+                       old: Dict[str, Any]) -> Dict[str, Any]:
+    """C{old} with the fields C{subresource} owns taken from C{body}."""
+    new = copy.deepcopy(old)
+    if subresource == "resize":
+        wanted = {c.get("name"): c for c in ((body.get("spec") or {}).get("containers") or ())
+                  if isinstance(c, dict)}
+        for c in (new.get("spec") or {}).get("containers") or ():
+            given = wanted.get(c.get("name"))
+            if given is None:
+                continue
+            for field in ("resources", "resizePolicy"):
+                if field in given:
+                    c[field] = copy.deepcopy(given[field])
+                else:
+                    c.pop(field, None)
+        return new
+    for path in _SUBRESOURCE_FIELDS.get(subresource, ()):
+        parts = path.split(".")
+        src: Any = body
+        for p in parts[:-1]:
+            src = src.get(p) if isinstance(src, dict) else None
+        value = src.get(parts[-1]) if isinstance(src, dict) else None
+        dst = new
+        for p in parts[:-1]:
+            dst = dst.setdefault(p, {})
+        if value is None:
+            dst.pop(parts[-1], None)
+        else:
+            dst[parts[-1]] = copy.deepcopy(value)
+    return new
+
+
 def _generate_name(base: str) -> str:
     return base[:_MAX_GENERATED_BASE] + "".join(random.choice(_NAME_CHARS) for _ in range(5))
 
@@ -514,27 +555,11 @@ class GenericStore:
         if not self.info.namespaced:
             meta.pop("namespace", None)
         has_status = self.strategy.has_status
-        if subresource == "finalize":
-            # Only spec.finalizers change (the namespace finalize subresource).
-            finalizers = (new.get("spec") or {}).get("finalizers")
-            new = copy.deepcopy(old)
-            new["apiVersion"] = self.info.group_version
-            spec = new.setdefault("spec", {})
-            if finalizers is None:
-                spec.pop("finalizers", None)
-            else:
-                spec["finalizers"] = list(finalizers)
-            meta = new["metadata"]
-        elif subresource == "status":
-            # Everything but status comes from the stored object.
-            status = new.get("status")
+        if subresource:
+            # A subresource write changes its own fields; the rest comes from storage.
             managed = meta.get("managedFields")
-            new = copy.deepcopy(old)
+            new = _merge_subresource(subresource, new, old)
             new["apiVersion"] = self.info.group_version
-            if status is None:
-                new.pop("status", None)
-            else:
-                new["status"] = status
             meta = new["metadata"]
             if managed is not None:
                 meta["managedFields"] = managed
