@@ -450,3 +450,28 @@ class GracefulStopTests(TestCase):
         yield served
         yield serving.stop_listening()
         self.assertEqual((yield closed), b"")
+
+
+class ServerChainTests(TestCase):
+    skip = None if KUBECTL else "kubectl is not on PATH"
+
+    @inlineCallbacks
+    def test_chain_serves_kubectl_and_stops(self):
+        """The whole server on port 0 answers kubectl with its admin.kubeconfig, and refuses connections once stopped."""
+        from kapi_twisted.app import create_server_chain
+
+        config = make_config(storage_backend="memory")
+        server = create_server_chain(config, reactor)
+        server.startService()
+        self.addCleanup(lambda: server.running and server.stopService())
+        yield server.ready
+        self.assertTrue(server.url().startswith("https://127.0.0.1:"))
+        kubeconfig = os.path.join(config.data_dir, "admin.kubeconfig")
+        out, err, code = yield getProcessOutputAndValue(
+            KUBECTL, ["--kubeconfig", kubeconfig, "get", "--raw", "/readyz?verbose"],
+            env=dict(os.environ))
+        self.assertEqual(code, 0, err)
+        self.assertIn(b"readyz check passed", out)
+        port = port_of(server.serving)
+        yield server.stopService()
+        self.assertTrue((yield deferToThread(_connect_refused, port)))

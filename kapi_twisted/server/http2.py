@@ -51,6 +51,9 @@ log = Logger()
 RESOURCE_BODY_99_PERCENTILE = 256 * 1024
 _DEFAULT_WINDOW = 65535
 _ERR = h2.errors.ErrorCodes
+# Hop-by-hop headers HTTP/2 forbids (RFC 9113 8.2.2).
+_CONNECTION_HEADERS = frozenset(
+    (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade"))
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,11 @@ class HTTP2Connection(Protocol, TimeoutMixin):
             reactor = default_reactor
         self.reactor = reactor
         self.settings = settings
-        self.conn = h2.connection.H2Connection(
-            h2.config.H2Configuration(client_side=False, header_encoding=None))
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(
+            client_side=False, header_encoding=None,
+            # The peer's frames and headers are checked; ours are built
+            # lower-case and free of connection headers by writeHeaders.
+            validate_outbound_headers=False, normalize_outbound_headers=False))
         self.streams: Dict[int, _Stream] = {}
         self._blocked: List[_Stream] = []  # streams with data waiting for window
         self._dirty: List[_Stream] = []  # streams with data written this turn
@@ -437,6 +443,8 @@ class _Stream:
         block = [(b":status", code)]
         for name, values in headers.getAllRawHeaders():
             name = name.lower()
+            if name in _CONNECTION_HEADERS:
+                continue
             for value in values:
                 block.append((name, value))
         # Sent with the first data (or at the end), so a small answer is

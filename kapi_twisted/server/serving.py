@@ -212,8 +212,8 @@ class SecureServing(Service):
         self.listening.callback(port)
 
     def _failed(self, failure: Failure) -> None:
-        if failure.check(ServingError):
-            log.error("{error}", error=failure.getErrorMessage())
+        # Reported once, by whoever waits on `listening` (a ServingError's
+        # message is the whole story: no traceback needed).
         self.listening.errback(failure)
 
     def url(self) -> str:
