@@ -478,3 +478,57 @@ class BuildTableTests(SynchronousTestCase):
         """An object without a creation timestamp has AGE <unknown>."""
         obj = {"metadata": {"name": "x"}, "data": {}}
         self.assertEqual(cells("", "configmaps", obj), ["x", 0, "<unknown>"])
+
+
+class PlatformTests(SynchronousTestCase):
+    def test_every_printer_fills_every_column(self):
+        """A bare object (only a name) prints a full row in every table, never an error."""
+        from kapi_twisted.registry.tables import PRINTERS
+
+        for key in PRINTERS:
+            convertor = table_for(*key, now=lambda: NOW)
+            row = convertor.row({"metadata": {"name": "x"}})
+            self.assertEqual(len(row), len(convertor.column_definitions()), key)
+
+    def test_api_services_and_csrs(self):
+        """APIServices show SERVICE and AVAILABLE; CSRs their signer, requestor and condition."""
+        local = {"metadata": meta("v1.apps"), "spec": {"group": "apps", "version": "v1"},
+                 "status": {"conditions": [{"type": "Available", "status": "True", "reason": "Local"}]}}
+        self.assertEqual(cells("apiregistration.k8s.io", "apiservices", local), ["v1.apps", "Local", "True", "5m"])
+        remote = {"metadata": meta("v1beta1.metrics.k8s.io"),
+                  "spec": {"service": {"namespace": "kube-system", "name": "metrics-server"}},
+                  "status": {"conditions": [{"type": "Available", "status": "False",
+                                             "reason": "MissingEndpoints"}]}}
+        self.assertEqual(cells("apiregistration.k8s.io", "apiservices", remote)[1:3],
+                         ["kube-system/metrics-server", "False (MissingEndpoints)"])
+        csr = {"metadata": meta("csr-1"), "spec": {"signerName": "kubernetes.io/kube-apiserver-client",
+               "username": "alice", "expirationSeconds": 86400},
+               "status": {"conditions": [{"type": "Approved", "status": "True"}], "certificate": "LS0t"}}
+        self.assertEqual(cells("certificates.k8s.io", "certificatesigningrequests", csr),
+                         ["csr-1", "5m", "kubernetes.io/kube-apiserver-client", "alice", "24h",
+                          "Approved,Issued"])
+
+    def test_flowschemas_in_matching_order(self):
+        """FlowSchemas list by matching precedence, then name."""
+        schemas = [{"metadata": meta(n), "spec": {"matchingPrecedence": p,
+                                                   "priorityLevelConfiguration": {"name": "workload-low"}}}
+                   for n, p in (("service-accounts", 9000), ("exempt", 1), ("catch-all", 10000),
+                                ("a-tie", 9000))]
+        table = build_table(table_for("flowcontrol.apiserver.k8s.io", "flowschemas", now=lambda: NOW), schemas)
+        self.assertEqual([r["cells"][0] for r in table["rows"]],
+                         ["exempt", "a-tie", "service-accounts", "catch-all"])
+        self.assertEqual(table["rows"][0]["cells"][1:], ["workload-low", 1, "<none>", "5m", "?"])
+
+    def test_controller_revision_and_admission(self):
+        """ControllerRevisions name their controller; webhook configurations count webhooks."""
+        revision = {"metadata": meta("web-7d9", ownerReferences=[
+            {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "controller": True}]),
+            "revision": 3}
+        self.assertEqual(cells("apps", "controllerrevisions", revision),
+                         ["web-7d9", "statefulset.apps/web", 3, "5m"])
+        hooks = {"metadata": meta("policy"), "webhooks": [{"name": "a.example.com"}, {"name": "b.example.com"}]}
+        self.assertEqual(cells("admissionregistration.k8s.io", "validatingwebhookconfigurations", hooks),
+                         ["policy", 2, "5m"])
+        binding = {"metadata": meta("b"), "spec": {"policyName": "p", "paramRef": {"name": "cfg"}}}
+        self.assertEqual(cells("admissionregistration.k8s.io", "validatingadmissionpolicybindings", binding),
+                         ["b", "p", "*/cfg", "5m"])

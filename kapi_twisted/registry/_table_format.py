@@ -273,3 +273,26 @@ def first_non_empty(*values: Any) -> str:
         if value:
             return value
     return ""
+
+
+# -- what every printer uses ------------------------------------------------------------
+
+Cells = Callable[[Dict[str, Any], Clock], List[Any]]
+"""A printer: the object and the clock in, the row's cells out."""
+
+Conditions = Callable[[Dict[str, Any]], Optional[List[Dict[str, str]]]]
+"""The row's C{conditions} for an object, or None."""
+
+Printer = Tuple[List[Column], Cells, Optional[Conditions]]
+
+
+def name_of(obj: Dict[str, Any]) -> str:
+    return dig(obj, "metadata", "name", default="")
+
+
+def age_of(obj: Dict[str, Any], clock: Clock) -> str:
+    return clock.since(dig(obj, "metadata", "creationTimestamp"))
+
+
+def deleting(obj: Dict[str, Any]) -> bool:
+    return bool(dig(obj, "metadata", "deletionTimestamp"))

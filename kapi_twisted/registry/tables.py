@@ -17,19 +17,28 @@ Ages are worked out against C{now}, which tests replace.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from kapi_twisted import apierrors
+from kapi_twisted.registry import (
+    _table_cluster,
+    _table_network,
+    _table_platform,
+    _table_storage,
+    _table_workloads,
+)
 from kapi_twisted.registry._table_format import (
-    NAME,
     META,
+    NAME,
+    Cells,
     Clock,
     Column,
+    Conditions,
+    Printer,
     dig,
     human_duration,
     rfc3339,
 )
-from kapi_twisted.registry._table_printers import PRINTERS, Cells, Conditions
 
 __all__ = [
     "INCLUDE_METADATA",
@@ -46,6 +55,15 @@ __all__ = [
 INCLUDE_NONE = "None"
 INCLUDE_METADATA = "Metadata"
 INCLUDE_OBJECT = "Object"
+
+PRINTERS: Dict[Tuple[str, str], Printer] = {
+    **_table_workloads.PRINTERS,
+    **_table_network.PRINTERS,
+    **_table_cluster.PRINTERS,
+    **_table_storage.PRINTERS,
+    **_table_platform.PRINTERS,
+}
+"""Every type with a printer of its own, by C{(group, resource)}."""
 
 _CREATED_AT = Column("Created At", "date", (META + "ObjectMeta", "creationTimestamp"))
 
@@ -65,10 +83,12 @@ class TableConvertor:
         conditions: Optional[Conditions] = None,
         now: Optional[Callable[[], float]] = None,
         null_when_empty: bool = False,
+        order: Optional[Callable[[List[Dict[str, Any]]], List[Dict[str, Any]]]] = None,
     ) -> None:
         self.columns = list(columns)
         self._cells = cells
         self._conditions = conditions
+        self._order = order
         self.clock = Clock(now or time.time)
         self.null_when_empty = null_when_empty
 
@@ -79,6 +99,10 @@ class TableConvertor:
     def row(self, obj: Dict[str, Any]) -> List[Any]:
         """The cells of C{obj}, one per column (wide columns included)."""
         return self._cells(obj, self.clock)
+
+    def order(self, objects: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """The objects in the order the rows are printed (FlowSchemas sort by precedence)."""
+        return self._order(objects) if self._order is not None else objects
 
     def conditions(self, obj: Dict[str, Any]) -> Optional[List[Dict[str, str]]]:
         """C{rows[].conditions} for C{obj} (a finished pod is C{Completed}), or None."""
@@ -105,7 +129,8 @@ def table_for(group: str, resource: str, now: Optional[Callable[[], float]] = No
     if printer is None:
         return default_table(now)
     columns, cells, conditions = printer
-    return TableConvertor(columns, cells, conditions, now=now)
+    order = _table_platform.ORDERS.get((group, resource))
+    return TableConvertor(columns, cells, conditions, now=now, order=order)
 
 
 def partial_object_metadata(obj: Dict[str, Any], api_version: str = "meta.k8s.io/v1") -> Dict[str, Any]:
@@ -147,7 +172,7 @@ def build_table(
     if include_object not in (INCLUDE_NONE, INCLUDE_METADATA, INCLUDE_OBJECT, ""):
         raise apierrors.bad_request(f'unrecognized includeObject value: "{include_object}"')
     rows: Optional[List[Dict[str, Any]]] = []
-    for obj in objects:
+    for obj in convertor.order(list(objects)):
         row: Dict[str, Any] = {"cells": convertor.row(obj)}
         conditions = convertor.conditions(obj)
         if conditions:
