@@ -229,3 +229,13 @@ class HTTP2ConnectionTests(SynchronousTestCase):
         request = c.resource.held[0]
         self.assertEqual(request.getClientAddress(), c.transport.getPeer())
         self.assertEqual(request.clientproto, b"HTTP/2")
+
+    def test_headers_sent_before_first_event(self):
+        """A watch that has written only its headers has them on the wire by the end of the turn."""
+        c = _Client(self)
+        sid = c.get(b"/hold")
+        request = c.resource.held[0]
+        request.setHeader(b"content-type", b"application/json")
+        request.write(b"")
+        c.receive()
+        self.assertEqual(c.response(sid), (b"200", b"", False))

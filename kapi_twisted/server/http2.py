@@ -366,7 +366,6 @@ class _Stream:
         self.site = connection.site
         self.factory = connection.factory
         self._pending: List[bytes] = []
-        self._pending_size = 0
         self._headers: Optional[List[Any]] = None
         self._ended = False
         self._finished = False
@@ -447,17 +446,21 @@ class _Stream:
                 continue
             for value in values:
                 block.append((name, value))
-        # Sent with the first data (or at the end), so a small answer is
-        # HEADERS + DATA(END_STREAM) in one write.
+        # Held until the first data or the end of the answer (so a small
+        # answer is HEADERS + DATA(END_STREAM) in one write), at the latest
+        # until the end of this reactor turn (a watch's headers go out at
+        # once, as Go's Flush sends them).
         self._headers = block
+        self._mark_dirty()
 
     def write(self, data: bytes) -> None:
         if self._finished or not data:
             return
         self._pending.append(data)
-        self._pending_size += len(data)
-        # Sent at requestDone, or at the end of this reactor turn for a
-        # response that goes on (a watch).
+        self._mark_dirty()
+
+    def _mark_dirty(self) -> None:
+        """Send what is queued at requestDone, or at the end of this reactor turn."""
         connection = self.connection
         if self not in connection._dirty:
             connection._dirty.append(self)
@@ -539,7 +542,6 @@ class _Stream:
                     chunk = chunk[:size]
                 else:
                     self._pending.pop(0)
-                self._pending_size -= len(chunk)
                 last = self._ended and not self._pending
                 conn.send_data(self.stream_id, chunk, end_stream=last)
         except h2.exceptions.StreamClosedError:

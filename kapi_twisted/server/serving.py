@@ -18,7 +18,7 @@ once in-flight requests are done, L{SecureServing.close_connections}.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred, succeed
@@ -168,6 +168,7 @@ class SecureServing(Service):
         self.spec: Optional[ListenSpec] = None
         self.tls: Optional[ReloadingServerTLS] = None
         self.listening: Deferred = Deferred()
+        self.port_closed = False
         self.site = ServingSite(resource, reactor=reactor, request_factory=APIRequest,
                                 limits=limits, http2=http2_settings(config))
         self._stopped = False
@@ -245,8 +246,6 @@ class SecureServing(Service):
         # Connections accepted just before the port closed are drained too.
         d.addCallback(lambda _: self.site.drain())
         return d
-
-    port_closed = False
 
     def close_connections(self) -> Deferred:
         """Close every remaining connection; fires when none is left."""

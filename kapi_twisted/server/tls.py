@@ -15,10 +15,9 @@ the client CA and decides who the user is.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -262,11 +261,3 @@ def _read_client_cas(path: str) -> List[x509.Certificate]:
     except (OSError, ValueError) as e:
         log.warn("Cannot read client CA names from {path}: {error}", path=path, error=str(e))
         return []
-
-
-def is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
