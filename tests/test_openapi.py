@@ -148,7 +148,7 @@ class OpenAPIV3Tests(_Base):
         self.assertEqual(answer.header("content-type"), "application/json")
         self.assertEqual(answer.header("etag"), '"%s"' % sha512(answer.body))
         paths = json.loads(answer.body)["paths"]
-        self.assertEqual(list(paths), ["api/v1", "apis/apps/v1", "apis/example.com/v1"])
+        self.assertEqual(list(paths), ["api/v1", "apis/apps/v1", "apis/example.com/v1", "version"])
         url = paths["apis/apps/v1"]["serverRelativeURL"]
         document = self.get("/openapi/v3/apis/apps/v1")
         self.assertEqual(url, "/openapi/v3/apis/apps/v1?hash=" + sha512(document.body))

@@ -15,7 +15,7 @@ from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.server import Site
 
-from kapi_twisted.server import index, version
+from kapi_twisted.server import index
 from kapi_twisted.server.generic import GenericAPIServer, HealthCheck
 from kapi_twisted.server.lifecycle import LifecycleSignals
 from kapi_twisted.server.version import VersionInfo, default_version_info, go_platform
@@ -38,16 +38,9 @@ FIELD_ORDER = [
 ]
 
 
-def _install_all(servers) -> None:
-    for server in servers:
-        version.install_version(server)
-        index.install_index(server)
-
-
 class VersionTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.lifecycle, self.servers = make_chain()
-        _install_all(self.servers)
         prepare(self.servers, self.lifecycle)
         self.outer = self.servers[-1]
 
@@ -110,7 +103,6 @@ class IndexTests(SynchronousTestCase):
         apiext, kube, outer = servers
         apiext.install("/apis/apiextensions.k8s.io/v1", index.IndexResource(apiext))
         kube.install("/api/v1", index.IndexResource(kube))
-        _install_all(servers)
         prepare(servers, lifecycle)
         for path in ("/", "/index.html"):
             answer = fetch(self, outer.root, path)
@@ -139,7 +131,6 @@ class KubectlTests(TestCase):
         outer = GenericAPIServer("kube-aggregator", kube, lifecycle, reactor)
         kube.add_healthz_checks(HealthCheck("etcd", lambda: None, group="etcd"))
         servers = [apiext, kube, outer]
-        _install_all(servers)
         for server in servers:
             server.startService()
         lifecycle.mux_and_discovery_complete.fire()

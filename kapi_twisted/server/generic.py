@@ -274,8 +274,10 @@ class GenericAPIServer(Service):
         endpoints (with the readyz C{shutdown} check). Delegates were
         prepared first, having started first.
         """
-        from kapi_twisted.server import healthz, openapi
+        from kapi_twisted.server import healthz, index, openapi, version
 
+        version.install_version(self)
+        index.install_index(self)
         openapi.install_openapi(self)
         healthz.install_health(self)
         self._health_installed = True
