@@ -297,3 +297,32 @@ class PodSubresourceE2ETests(TestCase):
             self.assertEqual(result, ("n1", ["True"], True))
 
         return threads.deferToThread(client_work).addCallback(check)
+
+
+class AuthCommandTests(TestCase):
+    timeout = 60
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        if KUBECTL is None:
+            raise self.skipTest("kubectl is not on PATH")
+        if not _store_available():
+            raise self.skipTest("the generic store (kapi_twisted.registry.store) is not importable")
+        self.dir = tempfile.mkdtemp(prefix="kapi-e2e-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.top, self.config = yield start_kapi(os.path.join(self.dir, "data"))
+        self.addCleanup(self.top.stopService)
+        self.kubeconfig = os.path.join(self.config.data_dir, "admin.kubeconfig")
+        self.env = {"HOME": self.dir, "PATH": os.environ.get("PATH", "")}
+
+    @defer.inlineCallbacks
+    def test_auth_can_i_and_whoami(self):
+        """kubectl auth can-i (a protobuf SelfSubjectAccessReview) answers yes; auth whoami names the admin."""
+        out, err, code = yield getProcessOutputAndValue(
+            KUBECTL, ("--kubeconfig", self.kubeconfig, "auth", "can-i", "get", "pods"), env=self.env)
+        self.assertEqual((out.strip(), code), (b"yes", 0), err)
+        out, err, code = yield getProcessOutputAndValue(
+            KUBECTL, ("--kubeconfig", self.kubeconfig, "auth", "whoami", "-o", "json"), env=self.env)
+        self.assertEqual(code, 0, err)
+        info = json.loads(out)["status"]["userInfo"]
+        self.assertIn("system:masters", info["groups"])

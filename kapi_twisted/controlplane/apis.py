@@ -90,9 +90,14 @@ def install_groups(
     groups = list(groups)
     clock = clock if clock is not None else server.reactor
     if stores is None:
+        from kapi_twisted.controlplane.reviews import review_stores
+
         resources = [r for r in registry.all_resources() if r.group in groups and r.list_kind]
         stores = build_builtin_stores(storage, resources, clock=clock,
                                       prefix=getattr(config, "etcd_prefix", "/registry"))
+        for key, store in review_stores().items():
+            if key[0] in groups:
+                stores.setdefault(key, store)
     min_timeout = float(getattr(config, "min_request_timeout", 1800))
     for group, versions in registry.group_versions():
         if group not in groups:
