@@ -1,0 +1,54 @@
+"""
+Structural schemas of custom resources: validation, pruning, defaulting and
+CEL rules, as kube-apiserver's apiextensions-apiserver applies them.
+
+Pure functions over decoded JSON (dicts, lists, str, int, float, bool, None);
+no HTTP, no Twisted. The serving code builds one L{CompiledSchema} per CRD
+version and, for each request::
+
+    from kapi_twisted.apiextensions.schema import CompiledSchema
+
+    schema = CompiledSchema.cached(version["schema"]["openAPIV3Schema"])
+    unknown = schema.prune(obj)          # ["spec.foo", ...] for fieldValidation
+    schema.default(obj)                  # on create, update and read
+    causes = schema.validate(obj, old)   # [] or the causes of a 422 Invalid
+    if causes:
+        raise apierrors.invalid(kind, name, causes, group)
+
+Causes are C{{"reason", "message", "field"}} dicts, worded as kube-apiserver
+words them (C{spec.replicas: Invalid value: 11: spec.replicas in body should be
+less than or equal to 10}).
+
+Public names:
+ - L{CompiledSchema}(openapi_v3_schema): C{.validate(obj, old=None) -> causes},
+   C{.prune(obj) -> unknown_paths}, C{.default(obj) -> obj};
+   C{CompiledSchema.cached(schema)} reuses a compiled equal schema.
+ - L{validate}(obj, schema, old=None), L{prune}(obj, schema) -> (obj, paths),
+   L{apply_defaults}(obj, schema) -> obj: one-shot functions over a schema dict
+   (compiled through the cache).
+ - L{compile_node} / L{Node}: the compiled schema tree, used by CRD validation.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional, Tuple
+
+from ._nodes import Node, compile_node
+from .compiled import CompiledSchema
+
+__all__ = ["CompiledSchema", "Node", "compile_node", "validate", "prune", "apply_defaults"]
+
+
+def validate(obj: Any, schema: Optional[dict], old: Any = None) -> List[dict]:
+    """The causes of a 422 for custom object C{obj} under C{schema} (empty if valid)."""
+    return CompiledSchema.cached(schema).validate(obj, old)
+
+
+def prune(obj: Any, schema: Optional[dict]) -> Tuple[Any, List[str]]:
+    """Prune C{obj} in place; return it with the sorted paths of the unknown fields."""
+    return obj, CompiledSchema.cached(schema).prune(obj)
+
+
+def apply_defaults(obj: Any, schema: Optional[dict]) -> Any:
+    """Apply C{schema}'s defaults to C{obj} in place and return it."""
+    return CompiledSchema.cached(schema).default(obj)

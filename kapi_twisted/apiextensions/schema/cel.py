@@ -1,0 +1,413 @@
+"""
+C{x-kubernetes-validations}: CEL rules evaluated with cel-python (C{celpy}),
+as kube-apiserver evaluates them (C{apiextensions-apiserver/pkg/apiserver/schema/cel}).
+
+Each schema node's rules are compiled once (L{compile_node_rules}, cached on
+the node). At validation time C{self} is the node's value, typed by the schema
+(integers, doubles for C{type: number}, strings, lists, maps; C{date-time}
+strings are timestamps and C{duration} strings durations; declared property
+names are escaped as kube escapes them, so C{x-y} is C{self.x__dash__y}).
+C{oldSelf} is the correlated old value on update: rules that use it are
+transition rules, skipped when there is no old value unless
+C{optionalOldSelf} is set (then C{oldSelf} is an optional:
+C{oldSelf.hasValue()}, C{oldSelf.value()}, C{oldSelf.orValue(x)}).
+
+A rule that evaluates to false gives C{Invalid value: "<type>": <message>} at
+the node's path (plus C{fieldPath}), or a C{Required}/C{Forbidden}/C{Duplicate}
+cause when C{reason} says so; C{messageExpression} computes the message.
+Unchanged values are not re-checked by rules that do not use C{oldSelf}
+(ratcheting). Differences from kube-apiserver: no static type checking and no
+cost estimation (only syntax errors are compilation errors), and the runtime
+budget is a wall-clock bound checked between rules.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+import celpy
+from celpy import celtypes
+from celpy.celparser import CELParseError
+from celpy.evaluation import CELEvalError
+from lark import Token
+
+from . import _fielderr as fe
+from ._cellib import FUNCTIONS, Optional_
+from ._nodes import Node
+
+__all__ = [
+    "CompiledRule", "compile_node_rules", "validate_rules", "rule_compile_errors",
+    "escape", "RULE_BUDGET_SECONDS",
+]
+
+#: Wall-clock budget for all the rules of one object (kube: a cost budget).
+RULE_BUDGET_SECONDS = 2.0
+
+_ENV: Optional[celpy.Environment] = None
+
+
+def _env() -> celpy.Environment:
+    global _ENV
+    if _ENV is None:
+        _ENV = celpy.Environment()
+    return _ENV
+
+
+_RESERVED = frozenset({
+    "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for",
+    "function", "if", "import", "let", "loop", "package", "namespace", "return", "var",
+    "void", "while",
+})
+_ESCAPE = re.compile(r"(__|[-./]|[^a-zA-Z0-9\-./_])")
+_ESCAPES = {"__": "__underscores__", ".": "__dot__", "-": "__dash__", "/": "__slash__"}
+
+
+def escape(ident: str) -> Optional[str]:
+    """kube's CEL escaping of a property name, or L{None} if it cannot be a CEL field."""
+    if not ident or ident[0].isdigit():
+        return None
+    if ident in _RESERVED:
+        return f"__{ident}__"
+    bad = False
+
+    def repl(m: "re.Match[str]") -> str:
+        nonlocal bad
+        s = m.group(0)
+        if s in _ESCAPES:
+            return _ESCAPES[s]
+        bad = True
+        return ""
+
+    out = _ESCAPE.sub(repl, ident)
+    return None if bad else out
+
+
+class CompiledRule:
+    """One C{x-kubernetes-validations} entry, compiled."""
+
+    __slots__ = (
+        "raw", "rule", "message", "message_expression", "reason", "field_path",
+        "optional_old_self", "uses_old_self", "program", "message_program",
+        "error", "message_error",
+    )
+
+    def __init__(self, raw: dict) -> None:
+        self.raw = raw
+        self.rule = raw.get("rule") if isinstance(raw.get("rule"), str) else ""
+        self.message = raw.get("message") if isinstance(raw.get("message"), str) else ""
+        me = raw.get("messageExpression")
+        self.message_expression = me if isinstance(me, str) else ""
+        self.reason = raw.get("reason") if isinstance(raw.get("reason"), str) else None
+        fp = raw.get("fieldPath")
+        self.field_path = normalize_field_path(fp) if isinstance(fp, str) and fp.strip() else ""
+        self.optional_old_self = raw.get("optionalOldSelf") is True
+        self.uses_old_self = False
+        self.program: Any = None
+        self.message_program: Any = None
+        self.error: Optional[str] = None
+        self.message_error: Optional[str] = None
+        env = _env()
+        if self.rule.strip():
+            try:
+                ast = env.compile(self.rule)
+                self.uses_old_self = _uses_old_self(ast)
+                self.program = env.program(ast, functions=FUNCTIONS)
+            except CELParseError as e:
+                self.error = "compilation failed: " + _parse_error(e)
+            except Exception as e:  # pragma: no cover - celpy internals
+                self.error = f"compilation failed: {e}"
+        if self.message_expression.strip():
+            try:
+                ast = env.compile(self.message_expression)
+                self.message_program = env.program(ast, functions=FUNCTIONS)
+            except CELParseError as e:
+                self.message_error = "messageExpression compilation failed: " + _parse_error(e)
+
+    def error_string(self) -> str:
+        """kube's C{ruleErrorString}: the message if any, else the rule."""
+        if self.message.strip():
+            return self.message.strip()
+        return self.rule.strip()
+
+    def message_or_default(self) -> str:
+        if not self.message:
+            return f"failed rule: {self.error_string()}"
+        return self.message.strip()
+
+
+def _uses_old_self(ast: Any) -> bool:
+    return any(
+        str(t) == "oldSelf"
+        for t in ast.scan_values(lambda t: isinstance(t, Token) and t.type == "IDENT")
+    )
+
+
+def _parse_error(e: CELParseError) -> str:
+    text = str(e.args[0]) if e.args else str(e)
+    lines = [ln for ln in text.splitlines()]
+    detail = " | ".join(ln for ln in lines if ln.strip())
+    line = getattr(e, "line", None) or 1
+    col = getattr(e, "column", None) or 0
+    return f"ERROR: <input>:{line}:{col}: Syntax error: {detail}"
+
+
+def normalize_field_path(fp: str) -> str:
+    """C{.spec.foo['a.b'][0]} as a field path: C{spec.foo[a.b][0]}."""
+    out = ""
+    i = 0
+    s = fp.strip()
+    while i < len(s):
+        c = s[i]
+        if c == ".":
+            j = i + 1
+            while j < len(s) and s[j] not in ".[":
+                j += 1
+            out = fe.child(out, s[i + 1:j])
+            i = j
+        elif c == "[":
+            j = s.find("]", i)
+            if j < 0:
+                return fe.child(out, s[i:])
+            inner = s[i + 1:j].strip()
+            if len(inner) >= 2 and inner[0] == inner[-1] and inner[0] in "'\"":
+                inner = inner[1:-1]
+            out = f"{out}[{inner}]"
+            i = j + 1
+        else:
+            j = i
+            while j < len(s) and s[j] not in ".[":
+                j += 1
+            out = fe.child(out, s[i:j])
+            i = j
+    return out
+
+
+def compile_node_rules(node: Node) -> List[CompiledRule]:
+    """The node's compiled rules (compiled on first use, then cached)."""
+    if node.cel is None:
+        node.cel = [CompiledRule(r) for r in node.rules]
+    return node.cel
+
+
+def rule_compile_errors(node: Node, path: str) -> List[dict]:
+    """Compilation errors of a node's rules, as CRD validation reports them."""
+    errs: List[dict] = []
+    for i, cr in enumerate(compile_node_rules(node)):
+        p = f"{path}.x-kubernetes-validations[{i}]"
+        if cr.error:
+            errs.append(fe.invalid(f"{p}.rule", _RuleValue(cr.raw), cr.error))
+        if cr.message_error:
+            errs.append(fe.invalid(f"{p}.messageExpression", _RuleValue(cr.raw), cr.message_error))
+    return errs
+
+
+class _RuleValue:
+    """Prints as Go's C{%#v} of an C{apiextensions.ValidationRule}."""
+
+    def __init__(self, raw: dict) -> None:
+        self.raw = raw
+
+    def go_repr(self) -> str:
+        r = self.raw
+
+        def s(k: str) -> str:
+            v = r.get(k)
+            return fe.go_quote(v if isinstance(v, str) else "")
+
+        reason = "(*apiextensions.FieldValueErrorReason)(nil)"
+        if isinstance(r.get("reason"), str):
+            reason = "(*apiextensions.FieldValueErrorReason)(0xc000000000)"
+        oos = "(*bool)(nil)"
+        if isinstance(r.get("optionalOldSelf"), bool):
+            oos = "(*bool)(0xc000000000)"
+        return (
+            f"apiextensions.ValidationRule{{Rule:{s('rule')}, Message:{s('message')}, "
+            f"MessageExpression:{s('messageExpression')}, Reason:{reason}, "
+            f"FieldPath:{s('fieldPath')}, OptionalOldSelf:{oos}}}"
+        )
+
+
+# --- values -----------------------------------------------------------------------------
+
+
+def to_cel(v: Any, node: Optional[Node]) -> Any:
+    """A decoded JSON value as a CEL value, typed by its schema node."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return celtypes.BoolType(v)
+    if isinstance(v, int):
+        if node is not None and node.type == "number":
+            return celtypes.DoubleType(v)
+        return celtypes.IntType(v)
+    if isinstance(v, float):
+        if node is not None and node.type == "integer" and v == int(v):
+            return celtypes.IntType(int(v))
+        return celtypes.DoubleType(v)
+    if isinstance(v, str):
+        if node is not None and node.type == "string" and node.format:
+            fmt = node.format.replace("-", "")
+            try:
+                if fmt == "datetime":
+                    return celtypes.TimestampType(v)
+                if fmt == "duration":
+                    return celtypes.DurationType(v)
+            except Exception:
+                pass
+        return celtypes.StringType(v)
+    if isinstance(v, list):
+        items = node.items if node is not None else None
+        return celtypes.ListType([to_cel(x, items) for x in v])
+    if isinstance(v, dict):
+        out: Dict[Any, Any] = {}
+        props = node.properties if node is not None else {}
+        add = node.additional if node is not None else None
+        for k, x in v.items():
+            sub = props.get(k)
+            if sub is not None:
+                name = escape(k)
+                if name is None:
+                    continue
+                out[celtypes.StringType(name)] = to_cel(x, sub)
+            else:
+                out[celtypes.StringType(k)] = to_cel(x, add if isinstance(add, Node) else None)
+        return celtypes.MapType(out)
+    return v
+
+
+# --- evaluation -------------------------------------------------------------------------
+
+
+def validate_rules(obj: Any, root: Node, old: Any = None, path: str = "") -> List[dict]:
+    """Evaluate every C{x-kubernetes-validations} rule of C{root}'s tree on C{obj}
+    (C{old}: the old object on update, else L{None})."""
+    if not root.has_rules_below:
+        return []
+    errs: List[dict] = []
+    state = {"deadline": time.monotonic() + RULE_BUDGET_SECONDS, "out": False}
+    _walk(obj, root, path, old, errs, state)
+    return errs
+
+
+def _walk(x: Any, node: Node, path: str, old: Any, errs: List[dict], state: dict) -> None:
+    if x is None or not node.has_rules_below:
+        return
+    if node.rules:
+        _eval_node(x, node, path, old, errs, state)
+    if isinstance(x, dict):
+        props = node.properties
+        add = node.additional
+        old_map = old if isinstance(old, dict) else None
+        for k, v in x.items():
+            sub = props.get(k)
+            if sub is not None:
+                if sub.has_rules_below:
+                    _walk(v, sub, fe.child(path, k), old_map.get(k) if old_map else None, errs, state)
+            elif isinstance(add, Node) and add.has_rules_below:
+                _walk(v, add, fe.key(path, k), old_map.get(k) if old_map else None, errs, state)
+    elif isinstance(x, list) and node.items is not None and node.items.has_rules_below:
+        olds = _correlate(node, x, old)
+        for i, v in enumerate(x):
+            _walk(v, node.items, fe.index(path, i), olds[i] if olds else None, errs, state)
+
+
+def _correlate(node: Node, x: list, old: Any) -> list:
+    if node.list_type != "map" or not isinstance(old, list) or not node.list_map_keys:
+        return []
+    keys = node.list_map_keys
+    by_key = {}
+    for o in old:
+        if isinstance(o, dict):
+            by_key[tuple(repr(o.get(k)) for k in keys)] = o
+    return [by_key.get(tuple(repr(v.get(k)) for k in keys)) if isinstance(v, dict) else None for v in x]
+
+
+def _eval_node(x: Any, node: Node, path: str, old: Any, errs: List[dict], state: dict) -> None:
+    rules = compile_node_rules(node)
+    unchanged = old is not None and old == x and type(old) is type(x)
+    activation: Dict[str, Any] = {}
+    for cr in rules:
+        if cr.program is None:
+            continue
+        if cr.uses_old_self:
+            if old is None and not cr.optional_old_self:
+                continue
+        elif unchanged:
+            continue  # ratcheting
+        if state["out"] or time.monotonic() > state["deadline"]:
+            if not state["out"]:
+                state["out"] = True
+                errs.append(fe.invalid(
+                    path, node.type,
+                    "validation failed due to running out of cost budget, no further validation rules will be run"))
+            return
+        if "self" not in activation:
+            activation["self"] = to_cel(x, node)
+        if cr.uses_old_self:
+            old_val = to_cel(old, node) if old is not None else None
+            activation["oldSelf"] = Optional_(old_val) if cr.optional_old_self else old_val
+        try:
+            result = cr.program.evaluate(activation)
+        except CELEvalError as e:
+            result = e
+        except Exception as e:  # celpy raises plain exceptions for some type errors
+            result = CELEvalError(str(e), type(e), None)
+        if isinstance(result, CELEvalError):
+            errs.append(fe.invalid(path, node.type, _eval_error_detail(result, cr)))
+            continue
+        if isinstance(result, celtypes.BoolType) and bool(result):
+            continue
+        fpath = fe.child(path, cr.field_path) if cr.field_path else path
+        if isinstance(result, celtypes.BoolType):
+            errs.append(_rule_failure(cr, fpath, node, activation))
+        else:
+            errs.append(fe.invalid(
+                path, node.type, f"rule did not evaluate to a bool evaluating rule: {cr.error_string()}"))
+
+
+def _rule_failure(cr: CompiledRule, path: str, node: Node, activation: Dict[str, Any]) -> dict:
+    detail = cr.message_or_default()
+    if cr.message_program is not None:
+        try:
+            msg = cr.message_program.evaluate(activation)
+            if isinstance(msg, str) and msg.strip() and "\n" not in msg and "\r" not in msg:
+                detail = str(msg)
+        except Exception:
+            pass
+    reason = cr.reason
+    if reason == "FieldValueForbidden":
+        return fe.forbidden(path, detail)
+    if reason == "FieldValueRequired":
+        return fe.required(path, detail)
+    if reason == "FieldValueDuplicate":
+        return fe.duplicate(path, node.type)
+    return fe.invalid(path, node.type, detail)
+
+
+def _eval_error_detail(e: CELEvalError, cr: CompiledRule) -> str:
+    text, kind = _describe(e)
+    if kind == "overload":
+        return (f"'{text}': call arguments did not match a supported operator, function or "
+                f"macro signature for rule: {cr.error_string()}")
+    return f"{text} evaluating rule: {cr.error_string()}"
+
+
+_MEMBER = re.compile(r"no such member in mapping: '(.*)'")
+
+
+def _describe(e: CELEvalError) -> Tuple[str, str]:
+    args = e.args
+    msg = str(args[0]) if args else str(e)
+    exc = args[1] if len(args) > 1 else None
+    m = _MEMBER.search(msg)
+    if m or exc is KeyError:
+        return (f"no such key: {m.group(1)}" if m else "no such key"), "key"
+    if "overload" in msg or exc is TypeError:
+        return "no such overload", "overload"
+    if exc is ZeroDivisionError:
+        return ("modulus by zero" if "modulus" in msg and "divide" not in msg else "division by zero"), "arith"
+    if exc is IndexError:
+        return "index out of bounds", "index"
+    return msg, "other"

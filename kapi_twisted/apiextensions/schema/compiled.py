@@ -1,0 +1,91 @@
+"""
+L{CompiledSchema}: one CRD version's C{openAPIV3Schema}, compiled once and
+used for every request (validate, prune, default).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from typing import Any, List, Optional
+
+from . import _fielderr as fe
+from .cel import validate_rules
+from .defaulting import apply_defaults
+from ._nodes import Node, compile_node
+from .pruning import prune, prune_nulls
+from .validation import MISSING, validate_embedded, validate_list_types, validate_openapi
+
+__all__ = ["CompiledSchema", "BLOCKING_CAUSE_TYPES"]
+
+#: Cause types after which kube-apiserver does not run CEL rules.
+BLOCKING_CAUSE_TYPES = frozenset({
+    "FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong",
+    "FieldValueTooMany", "FieldValueTypeInvalid",
+})
+
+_SKIPPED_RULES = (
+    "some validation rules were not checked because the object was invalid; "
+    "correct the existing errors to complete validation"
+)
+
+_CACHE_SIZE = 256
+
+
+class CompiledSchema:
+    """
+    A structural schema ready to validate, prune and default custom objects.
+
+    Build it once per CRD version (or use L{CompiledSchema.cached}); the CEL
+    rules are compiled on first use and kept.
+    """
+
+    _cache: "OrderedDict[str, CompiledSchema]" = OrderedDict()
+
+    def __init__(self, openapi_v3_schema: Optional[dict]) -> None:
+        self.schema = openapi_v3_schema or {}
+        self.root: Node = compile_node(self.schema)
+
+    @classmethod
+    def cached(cls, openapi_v3_schema: Optional[dict]) -> "CompiledSchema":
+        """The compiled schema for an equal schema, compiling it the first time."""
+        key = json.dumps(openapi_v3_schema, sort_keys=True, separators=(",", ":"))
+        found = cls._cache.get(key)
+        if found is not None:
+            cls._cache.move_to_end(key)
+            return found
+        compiled = cls(openapi_v3_schema)
+        cls._cache[key] = compiled
+        if len(cls._cache) > _CACHE_SIZE:
+            cls._cache.popitem(last=False)
+        return compiled
+
+    def validate(self, obj: Any, old: Any = None) -> List[dict]:
+        """
+        The causes of a 422 C{Invalid} for C{obj} (empty when valid); C{old} is
+        the stored object on update (transition rules, ratcheting). Object
+        metadata at the root (name, namespace, labels...) is the generic store's
+        business and is not checked here.
+        """
+        root = self.root
+        o = MISSING if old is None else old
+        errs = validate_openapi(obj, root, "", o)
+        errs.extend(validate_embedded(obj, root))
+        errs.extend(validate_list_types(obj, root))
+        if root.has_rules_below:
+            if any(e["reason"] in BLOCKING_CAUSE_TYPES for e in errs):
+                errs.append(fe.invalid("", None, _SKIPPED_RULES))
+            else:
+                errs.extend(validate_rules(obj, root, old))
+        return errs
+
+    def prune(self, obj: Any) -> List[str]:
+        """Drop unknown fields (and non-nullable nulls) in place; return the unknown field paths."""
+        unknown = prune(obj, self.root, True)
+        prune_nulls(obj, self.root)
+        return unknown
+
+    def default(self, obj: Any) -> Any:
+        """Apply the schema's defaults to C{obj} in place; returns C{obj}."""
+        return apply_defaults(obj, self.root)
+
