@@ -23,6 +23,11 @@ SUBDOMAIN_MSG = (
 )
 
 
+def deployment_spec(replicas):
+    return {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}}}
+
+
 class StoreSurfaceTests(RegistryTestCase):
     def test_every_stored_resource_has_a_store(self):
         """Every built-in resource with storage gets a store; bindings and reviews do not."""
@@ -72,7 +77,7 @@ class CreateTests(RegistryTestCase):
     def test_generation_starts_at_one_for_workloads(self):
         """A Deployment starts at generation 1 with an empty status."""
         result = self.create("deployments", "default", {
-            "metadata": {"name": "web"}, "spec": {"replicas": 1}, "status": {"replicas": 9}},
+            "metadata": {"name": "web"}, "spec": deployment_spec(1), "status": {"replicas": 9}},
             group="apps")
         self.assertEqual(result.kv.object["metadata"]["generation"], 1)
         self.assertEqual(result.kv.object["status"], {})
@@ -380,30 +385,30 @@ class UpdateTests(RegistryTestCase):
 
     def test_generation_bumps_on_spec_change_only(self):
         """A Deployment's generation grows on spec changes, not on label changes."""
-        self.create("deployments", "default", {"metadata": {"name": "d"}, "spec": {
-            "replicas": 1}}, group="apps")
+        self.create("deployments", "default", {"metadata": {"name": "d"}, "spec": deployment_spec(1)},
+            group="apps")
         r = self.ok(self.update("d", {"metadata": {"name": "d", "labels": {"a": "b"}},
-                                      "spec": {"replicas": 1}},
+                                      "spec": deployment_spec(1)},
                                 plural="deployments", group="apps"))
         self.assertEqual(r.kv.object["metadata"]["generation"], 1)
         r = self.ok(self.update("d", {"metadata": {"name": "d", "generation": 40},
-                                      "spec": {"replicas": 2}},
+                                      "spec": deployment_spec(2)},
                                 plural="deployments", group="apps"))
         self.assertEqual(r.kv.object["metadata"]["generation"], 2)
 
     def test_status_split(self):
         """A main write keeps the stored status; a status write keeps everything else."""
-        self.create("deployments", "default", {"metadata": {"name": "d"}, "spec": {
-            "replicas": 1}}, group="apps")
-        r = self.ok(self.update("d", {"metadata": {"name": "d"}, "spec": {"replicas": 2},
+        self.create("deployments", "default", {"metadata": {"name": "d"}, "spec": deployment_spec(1)},
+            group="apps")
+        r = self.ok(self.update("d", {"metadata": {"name": "d"}, "spec": deployment_spec(2),
                                       "status": {"replicas": 7}},
                                 plural="deployments", group="apps"))
         self.assertEqual(r.kv.object["status"], {})
         r = self.ok(self.update("d", {"metadata": {"name": "d", "labels": {"x": "y"}},
-                                      "spec": {"replicas": 5}, "status": {"replicas": 7}},
+                                      "spec": deployment_spec(5), "status": {"replicas": 7}},
                                 plural="deployments", group="apps", subresource="status"))
         self.assertEqual(r.kv.object["status"], {"replicas": 7})
-        self.assertEqual(r.kv.object["spec"], {"replicas": 2})
+        self.assertEqual(r.kv.object["spec"], deployment_spec(2))
         self.assertNotIn("labels", r.kv.object["metadata"])
         self.assertEqual(r.kv.object["metadata"]["generation"], 2)
 
@@ -575,3 +580,38 @@ class SubresourceAndOptionTests(RegistryTestCase):
                                  "ephemeralcontainers"))
         self.assertEqual(len(r.kv.object["spec"]["containers"]), 1)
         self.assertEqual(r.kv.object["spec"]["ephemeralContainers"][0]["name"], "debug")
+
+
+class WorkloadValidationTests(RegistryTestCase):
+    def test_selector_required_and_matching(self):
+        """A Deployment without a selector is 422 with both of kube's causes."""
+        err = self.error(self.store("deployments", "apps").create(
+            self.ctx, "default", {"metadata": {"name": "d"}, "spec": {
+                "template": {"metadata": {"labels": {"app": "x"}}}}}, WriteOptions()))
+        self.assertEqual(err.message, (
+            'Deployment.apps "d" is invalid: [spec.selector: Required value, '
+            'spec.template.metadata.labels: Invalid value: {"app":"x"}: `selector` does not '
+            "match template `labels`]"))
+        self.assertEqual(err.details["group"], "apps")
+
+    def test_selector_mismatch_and_empty(self):
+        """A selector that misses the template labels, or an empty one, is 422."""
+        err = self.error(self.store("statefulsets", "apps").create(
+            self.ctx, "default", {"metadata": {"name": "s"}, "spec": {
+                "selector": {}, "template": {"metadata": {"labels": {"app": "x"}}}}},
+            WriteOptions()))
+        self.assertIn("spec.selector: Invalid value: {}: empty selector is invalid for "
+                      "statefulset", err.message)
+
+    def test_selector_is_immutable(self):
+        """Changing a Deployment's selector is 422 'field is immutable'."""
+        self.create("deployments", "default", {"metadata": {"name": "d"},
+                                               "spec": deployment_spec(1)}, group="apps")
+        spec = deployment_spec(1)
+        spec["selector"]["matchLabels"]["tier"] = "fe"
+        spec["template"]["metadata"]["labels"]["tier"] = "fe"
+        err = self.error(self.store("deployments", "apps").update(
+            self.ctx, "default", "d", {"metadata": {"name": "d"}, "spec": spec}, WriteOptions()))
+        self.assertEqual(err.message, (
+            'Deployment.apps "d" is invalid: spec.selector: Invalid value: '
+            '{"matchLabels":{"app":"web","tier":"fe"}}: field is immutable'))

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from kapi_twisted.apis.registry import ResourceInfo
 
+from . import _workloads
 from . import validation as v
 
 __all__ = ["Strategy", "strategy_for"]
@@ -108,8 +109,28 @@ def _dig(obj: Dict[str, Any], path: str) -> Any:
     return cur
 
 
-class _DeploymentStrategy(Strategy):
+class _WorkloadStrategy(Strategy):
+    """apps/v1 workloads: a selector matching the template, immutable once set."""
+
     uses_generation = True
+    kind_word = "deployment"
+
+    def validate(self, obj: Dict[str, Any]) -> List[v.FieldError]:
+        return _workloads.validate_selector_and_template(obj, self.kind_word)
+
+    def validate_update(self, new: Dict[str, Any], old: Dict[str, Any]) -> List[v.FieldError]:
+        return _workloads.selector_unchanged(new, old)
+
+
+class _StatefulSetStrategy(_WorkloadStrategy):
+    kind_word = "statefulset"
+
+
+class _DaemonSetStrategy(_WorkloadStrategy):
+    kind_word = "daemonset"
+
+
+class _DeploymentStrategy(_WorkloadStrategy):
 
     # Annotation changes (e.g. rollback requests) bump it too.
     generation_fields = ("spec", "metadata.annotations")
@@ -239,6 +260,9 @@ _SPECIAL: Dict[Tuple[str, str], type] = {
     ("", "persistentvolumes"): _PendingPhaseStrategy,
     ("", "persistentvolumeclaims"): _PendingPhaseStrategy,
     ("apps", "deployments"): _DeploymentStrategy,
+    ("apps", "replicasets"): _WorkloadStrategy,
+    ("apps", "statefulsets"): _StatefulSetStrategy,
+    ("apps", "daemonsets"): _DaemonSetStrategy,
     ("admissionregistration.k8s.io", "validatingwebhookconfigurations"):
         _WebhookConfigurationStrategy,
     ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"):
