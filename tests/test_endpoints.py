@@ -285,3 +285,29 @@ class VerbTests(SynchronousTestCase):
         _, body = self.h.json("DELETE", "/api/v1/namespaces/default/configmaps")
         self.assertEqual(body["kind"], "ConfigMapList")
         self.assertEqual(len(body["items"]), 1)
+
+
+class DynamicResourcesTests(SynchronousTestCase):
+    def test_resources_added_at_run_time_are_served(self) -> None:
+        """A group-version installed with a callable serves resources added later (custom resources)."""
+        from kapi_twisted.apis.registry import ResourceInfo
+
+        lifecycle = LifecycleSignals()
+        lifecycle.mux_and_discovery_complete.fire()
+        server = GenericAPIServer("apiextensions-apiserver", None, lifecycle, Clock())
+        served, stores = [], {}
+        install_group_version(server, "example.com", "v1", lambda: served, stores, Clock())
+        stub = StubTreq(server.root)
+        response = self.successResultOf(stub.get("https://x/apis/example.com/v1/namespaces/d/widgets"))
+        self.assertEqual(response.code, 404)
+        widget = ResourceInfo(
+            group="example.com", version="v1", plural="widgets", singular="widget", kind="Widget",
+            namespaced=True, verbs=("get", "list"), short_names=(), categories=(),
+            subresources=(), etcd_prefix="example.com/widgets", list_kind="WidgetList",
+            storage_version_hash="")
+        served.append(widget)
+        stores["widgets"] = FakeStore(widget)
+        response = self.successResultOf(stub.get("https://x/apis/example.com/v1/namespaces/d/widgets"))
+        self.assertEqual(response.code, 200)
+        body = json.loads(self.successResultOf(stub.content(response)))
+        self.assertEqual(body["kind"], "WidgetList")

@@ -76,6 +76,9 @@ class GroupVersionResource(APIResource):
     Serves C{<prefix>/<group-version>/...}: the C{APIResourceList} at its own
     path, and every resource of the group-version below it.
 
+    @param resources: the L{ResourceInfo}s of the group-version, or a
+        callable returning them (servers whose resources change at run time,
+        such as custom resources; C{stores} may then be a dict they update).
     @param stores: C{{plural: IResourceStore}}; resources listed in
         discovery without a store answer 405 (for instance C{bindings}).
     @param clock: an C{IReactorTime} (watch timeouts).
@@ -96,11 +99,17 @@ class GroupVersionResource(APIResource):
         super().__init__()
         self.group = group
         self.version = version
-        self.resources = {r.plural: r for r in resources}
+        self._resources = resources
         self.stores = stores
         self.clock = clock
         self.min_request_timeout = min_request_timeout
         self.long_running = long_running
+
+    @property
+    def resources(self) -> Dict[str, ResourceInfo]:
+        """C{{plural: ResourceInfo}} served now (C{resources} may be a callable)."""
+        current = self._resources() if callable(self._resources) else self._resources
+        return {r.plural: r for r in current}
 
     # -- routing -------------------------------------------------------------
 

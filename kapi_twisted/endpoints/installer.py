@@ -8,10 +8,9 @@ the entries of the server's discovery registry the aggregator merges.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Sequence
+from typing import Any, Dict
 
 from kapi_twisted import apierrors
-from kapi_twisted.apis.registry import ResourceInfo
 from kapi_twisted.endpoints import discovery, negotiation
 from kapi_twisted.endpoints.handlers import GroupVersionResource
 from kapi_twisted.endpoints.negotiation import Output
@@ -46,7 +45,7 @@ def install_group_version(
     server: Any,
     group: str,
     version: str,
-    resources: Sequence[ResourceInfo],
+    resources: discovery.Resources,
     stores: Dict[str, Any],
     clock: Any,
     min_request_timeout: float = 1800.0,
@@ -55,13 +54,15 @@ def install_group_version(
     """
     Serve one group-version on C{server} (a L{GenericAPIServer}): C{stores}
     maps plurals to their L{IResourceStore}; C{resources} is what discovery
-    lists (resources without a store answer 405).
+    lists (resources without a store answer 405); it may be a callable
+    returning them, read on every request, with C{stores} a dict its owner
+    keeps up to date (custom resources).
     """
     handler = GroupVersionResource(group, version, resources, stores, clock,
                                    min_request_timeout, long_running)
     server.install(gv_path(group, version), handler)
     registry = discovery.discovery_registry_of(server)
-    registry.add(group, version, tuple(resources))
+    registry.add(group, version, resources if callable(resources) else tuple(resources))
     if group:
         server.install_router(f"/apis/{group}", index=GroupDocument(registry, group))
     return handler
