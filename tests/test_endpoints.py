@@ -311,3 +311,30 @@ class DynamicResourcesTests(SynchronousTestCase):
         self.assertEqual(response.code, 200)
         body = json.loads(self.successResultOf(stub.content(response)))
         self.assertEqual(body["kind"], "WidgetList")
+
+    def test_strategic_merge_patch_on_custom_resource_is_415(self) -> None:
+        """A custom resource (no merge metadata) answers a strategic merge patch with 415; merge patch works."""
+        from kapi_twisted.apis.registry import ResourceInfo
+
+        lifecycle = LifecycleSignals()
+        lifecycle.mux_and_discovery_complete.fire()
+        server = GenericAPIServer("apiextensions-apiserver", None, lifecycle, Clock())
+        widget = ResourceInfo(
+            group="example.com", version="v1", plural="widgets", singular="widget", kind="Widget",
+            namespaced=True, verbs=("create", "get", "patch"), short_names=(), categories=(),
+            subresources=(), etcd_prefix="example.com/widgets", list_kind="WidgetList",
+            storage_version_hash="")
+        install_group_version(server, "example.com", "v1", [widget], {"widgets": FakeStore(widget)}, Clock())
+        stub = StubTreq(server.root)
+        url = "https://x/apis/example.com/v1/namespaces/d/widgets"
+        obj = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+        response = self.successResultOf(stub.post(url, data=json.dumps(obj).encode()))
+        self.assertEqual(response.code, 201)
+        response = self.successResultOf(stub.patch(
+            url + "/w", data=b'{"spec":{"a":1}}',
+            headers={"Content-Type": "application/strategic-merge-patch+json"}))
+        self.assertEqual(response.code, 415)
+        response = self.successResultOf(stub.patch(
+            url + "/w", data=b'{"spec":{"a":1}}',
+            headers={"Content-Type": "application/merge-patch+json"}))
+        self.assertEqual(response.code, 200)

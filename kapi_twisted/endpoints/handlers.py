@@ -333,7 +333,10 @@ class GroupVersionResource(APIResource):
     def _patch(self, request: Any, route: Route, store: Any):
         query = opts.query_of(request)
         output = self._output(request, "patch", query)
-        kind = patching.patch_type(_header(request, b"content-type"))
+        info = route.info
+        kind = patching.patch_type(
+            _header(request, b"content-type"),
+            patching.strategic_allowed(info.group, info.version, info.kind))
         options = self._write_options(request, query, "PatchOptions")
         force = opts.parse_bool(query, "force")
         if force is not None and kind != patching.APPLY_PATCH:
@@ -344,7 +347,6 @@ class GroupVersionResource(APIResource):
                 group="meta.k8s.io")
         body = _read_body(request)
         patch = patching.decode_patch(kind, body)
-        info = route.info
         ctx = self._context(request)
         if kind == patching.APPLY_PATCH:
             if not (opts._first(query, "fieldManager") or ""):
@@ -374,8 +376,10 @@ class GroupVersionResource(APIResource):
                 "metadata.managedFields must be nil"
             )
         info = route.info
-        apply_patch = patching.patch_function(
-            patching.STRATEGIC_MERGE_PATCH, config, info.group, info.version, info.kind)
+        merge = (patching.STRATEGIC_MERGE_PATCH
+                 if patching.strategic_allowed(info.group, info.version, info.kind)
+                 else patching.MERGE_PATCH)
+        apply_patch = patching.patch_function(merge, config, info.group, info.version, info.kind)
         try:
             result = yield store.patch(ctx, route.namespace, route.name, apply_patch,
                                        options, subresource=route.subresource)

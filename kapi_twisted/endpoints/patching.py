@@ -52,6 +52,11 @@ def _schema(group: str, version: str, kind: str) -> Optional[Any]:
     return OpenAPIPatchSchema.for_definition(openapi.definitions(), name)
 
 
+def strategic_allowed(group: str, version: str, kind: str) -> bool:
+    """Strategic merge patch needs the type's merge metadata: built-ins have it, custom resources do not (415)."""
+    return _schema(group, version, kind) is not None
+
+
 def patch_function(kind: str, patch: Any, group: str, version: str,
                    object_kind: str) -> Callable[[dict], dict]:
     """C{apply_patch(current) -> new} for C{store.patch}."""
