@@ -270,11 +270,11 @@ def _format_metric(spec: Dict[str, Any], status: Optional[Dict[str, Any]]) -> st
             now = current.get("averageValue") if current and current.get("averageValue") is not None else None
             return f"{now if now is not None else '<unknown>'}/{target['averageValue']} (avg)"
         now = current.get("value") if current else None
-        return f"{now if now is not None else '<unknown>'}/{target.get('value')}"
+        return f"{now if now is not None else '<unknown>'}/{target.get('value', '<nil>')}"
     if kind == "Pods":
         target = dig(spec, "pods", "target", default={})
         now = dig(status, "pods", "current", "averageValue") if status else None
-        return f"{now if now is not None else '<unknown>'}/{target.get('averageValue')}"
+        return f"{now if now is not None else '<unknown>'}/{target.get('averageValue', '<nil>')}"
     if kind == "Object":
         target = dig(spec, "object", "target", default={})
         current = dig(status, "object", "current", default={}) if status else None
@@ -282,7 +282,7 @@ def _format_metric(spec: Dict[str, Any], status: Optional[Dict[str, Any]]) -> st
             now = current.get("averageValue") if current else None
             return f"{now if now is not None else '<unknown>'}/{target['averageValue']} (avg)"
         now = current.get("value") if current else None
-        return f"{now if now is not None else '<unknown>'}/{target.get('value')}"
+        return f"{now if now is not None else '<unknown>'}/{target.get('value', '<nil>')}"
     if kind in ("Resource", "ContainerResource"):
         field = "resource" if kind == "Resource" else "containerResource"
         source = spec.get(field) or {}
