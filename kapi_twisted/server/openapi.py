@@ -438,17 +438,16 @@ def serve_document(
     gzip form when the client takes it.
     """
     out = dict(headers or {})
+    out["Vary"] = ", ".join(v for v in (out.get("Vary"), "Accept-Encoding") if v)
     out["Etag"] = f'"{document.etag}"'
     out["Last-Modified"] = http_date(document.built_at)
     if _not_modified(request, document):
         out.pop("Last-Modified", None)
         return Response(b"", 304, None, out)
     body = document.body
-    if len(body) >= _GZIP_MIN_SIZE:
-        out["Vary"] = ", ".join(v for v in (out.get("Vary"), "Accept-Encoding") if v)
-        if _accepts_gzip(request):
-            out["Content-Encoding"] = "gzip"
-            body = document.gzipped()
+    if len(body) >= _GZIP_MIN_SIZE and _accepts_gzip(request):
+        out["Content-Encoding"] = "gzip"
+        body = document.gzipped()
     return Response(body, 200, content_type, out)
 
 
