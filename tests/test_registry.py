@@ -615,3 +615,35 @@ class WorkloadValidationTests(RegistryTestCase):
         self.assertEqual(err.message, (
             'Deployment.apps "d" is invalid: spec.selector: Invalid value: '
             '{"matchLabels":{"app":"web","tier":"fe"}}: field is immutable'))
+
+
+class SharedPrefixTests(RegistryTestCase):
+    def test_events_read_through_both_groups(self):
+        """A core Event reads as an events.k8s.io Event (regarding, note) and back."""
+        self.create("events", "default", {"metadata": {"name": "e"}, "involvedObject": {
+            "kind": "Pod", "name": "p"}, "message": "hello", "reason": "Started",
+            "type": "Normal", "source": {"component": "kubelet"}})
+        new = self.ok(self.store("events", "events.k8s.io").get(
+            self.ctx, "default", "e", GetOptions())).object
+        self.assertEqual(new["apiVersion"], "events.k8s.io/v1")
+        self.assertEqual(new["regarding"], {"kind": "Pod", "name": "p"})
+        self.assertEqual(new["note"], "hello")
+        self.assertEqual(new["deprecatedSource"], {"component": "kubelet"})
+        self.create("events", "default", {"metadata": {"name": "f"}, "regarding": {
+            "kind": "Node", "name": "n"}, "note": "hi", "reason": "R", "type": "Normal",
+            "eventTime": "2023-11-14T22:13:20.000000Z", "reportingController": "c",
+            "reportingInstance": "i", "action": "A"}, group="events.k8s.io")
+        page = self.ok(self.store("events").list(self.ctx, "default", ListOptions(
+            field_selector="involvedObject.kind=Node")))
+        self.assertEqual([kv.object["message"] for kv in page.items], ["hi"])
+
+    def test_hpa_cpu_target_converts(self):
+        """An autoscaling/v1 CPU target reads as a v2 Utilization metric and back."""
+        self.create("horizontalpodautoscalers", "default", {"metadata": {"name": "h"}, "spec": {
+            "scaleTargetRef": {"kind": "Deployment", "name": "d"}, "maxReplicas": 3,
+            "targetCPUUtilizationPercentage": 50}}, group="autoscaling", version="v1")
+        v2 = self.ok(self.store("horizontalpodautoscalers", "autoscaling", "v2").get(
+            self.ctx, "default", "h", GetOptions())).object
+        self.assertEqual(v2["spec"]["metrics"], [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}])
+        self.assertNotIn("targetCPUUtilizationPercentage", v2["spec"])

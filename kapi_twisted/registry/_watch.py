@@ -111,10 +111,15 @@ class Watch:
         if self.stopped:
             return
         self.last_revision = event.kv.mod_revision
+        store = self._dispatcher.store
+        if store._shared_prefix:
+            prev = event.prev_kv
+            event = st.Event(event.type, store.present(event.kv),
+                             store.present(prev) if prev is not None else None)
         kind = self._translate(event)
         if kind is not None:
             type_, kv = kind
-            self._emit(WatchEvent(type_, kv=self._dispatcher.store.present(kv)))
+            self._emit(WatchEvent(type_, kv=kv))
 
     def _translate(self, event: st.Event):
         predicate = self._predicate
@@ -261,9 +266,10 @@ class WatchDispatcher:
             for kv in snapshot.items:
                 if w.stopped:
                     return
+                kv = store.present(kv)
                 if filtering and not predicate.matches(kv.object):
                     continue
-                w._emit(WatchEvent("ADDED", kv=store.present(kv)))
+                w._emit(WatchEvent("ADDED", kv=kv))
             if options.send_initial_events and options.allow_watch_bookmarks:
                 w.bookmark({INITIAL_EVENTS_END: "true", LIST_BLUEPRINT: self._blueprint()},
                            revision=after)

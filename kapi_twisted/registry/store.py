@@ -8,8 +8,8 @@ watches with kube's cacher semantics (see L{kapi_twisted.registry._watch}).
 Objects are stored as the client wrote them (after pruning, defaulting of
 system fields and validation). Several versions of one resource can share
 one etcd prefix (autoscaling/v1 and v2 HorizontalPodAutoscalers, core and
-events.k8s.io Events); a read presents the object with the requested
-C{apiVersion} but does not convert its fields (full conversion comes later).
+events.k8s.io Events); a read presents the object in the requested version
+(L{kapi_twisted.registry._convert}), and selectors see that presentation.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from kapi_twisted.apis.registry import ResourceInfo, all_resources
 from kapi_twisted.server.storage_errors import storage_error_to_api
 from kapi_twisted.storage import interface as st
 
-from . import _encoding, _options
+from . import _convert, _encoding, _options
 from . import validation as v
 from ._watch import WatchDispatcher
 from .continuetoken import InvalidToken, decode_continue, encode_continue
@@ -274,14 +274,13 @@ class GenericStore:
         return v.invalid(self.info.kind, name, errs, self.info.group)
 
     def present(self, kv: Any) -> Any:
-        """C{kv} as this version shows it (apiVersion of the request; no field conversion)."""
+        """C{kv} as this version shows it (see L{kapi_twisted.registry._convert})."""
         if kv is None or not self._shared_prefix:
             return kv
         obj = kv.object
         if obj.get("apiVersion") == self.info.group_version:
             return kv
-        obj = copy.deepcopy(obj)
-        obj["apiVersion"] = self.info.group_version
+        obj = _convert.convert(obj, self.info.group_version)
         return st.KeyValue(kv.key, _encoding.encode(obj), kv.mod_revision, kv.create_revision)
 
     def _storage_error(self, error: st.StorageError, name: str = "") -> APIError:
@@ -405,10 +404,10 @@ class GenericStore:
             # Later pages come from the same snapshot.
             revision = result.revision
             batch = result.items
-            if filtering:
-                batch = [kv for kv in batch if predicate.matches(kv.object)]
             if present is not None:
                 batch = [present(kv) for kv in batch]
+            if filtering:
+                batch = [kv for kv in batch if predicate.matches(kv.object)]
             items.extend(batch)
             if not result.more or not result.items:
                 more = result.more and bool(result.items)
@@ -536,7 +535,7 @@ class GenericStore:
         The object an update of C{cur} to C{body} stores, or None when nothing
         changes. Raises APIError (conflict, invalid...) or L{_EmptiedFinalizers}.
         """
-        old = cur.object
+        old = self.present(cur).object
         new = copy.deepcopy(body)
         new["apiVersion"] = self.info.group_version
         new["kind"] = self.info.kind
