@@ -106,6 +106,9 @@ def system_namespaces_hook(
             namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
             yield _ensure(stores["namespaces"], "", namespace)
         ip, port = advertise()
+        if not port:
+            log.warn("No serving port known: the default/kubernetes Service is not created")
+            return
         yield _ensure(stores["services"], "default",
                       kubernetes_service(first_service_ip(service_cidr), port))
         yield _ensure(stores["endpoints"], "default", kubernetes_endpoints(ip, port))
