@@ -138,16 +138,21 @@ class KubectlTests(TestCase):
 
     @defer.inlineCallbacks
     def test_apply_and_patch(self):
-        """kubectl apply -f (OpenAPI v3 validation) then patch and scale a deployment."""
+        """kubectl apply -f of a multi-document manifest (twice), then label and scale."""
         manifest = os.path.join(self.dir, "d.yaml")
         with open(manifest, "w") as f:
             f.write(
                 "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n"
                 "  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n"
                 "    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n"
-                "      - {name: web, image: nginx}\n")
+                "      - {name: web, image: nginx}\n"
+                "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n"
+                "data:\n  a: '1'\n")
         out = yield self.ok("apply", "-f", manifest)
         self.assertIn("deployment.apps/web created", out)
+        self.assertIn("configmap/web-config created", out)
+        out = yield self.ok("apply", "-f", manifest)
+        self.assertIn("deployment.apps/web unchanged", out)
         yield self.ok("label", "deployment", "web", "tier=front")
         yield self.ok("scale", "deployment", "web", "--replicas=3")
         out = yield self.ok("get", "deployment", "web", "-o", "json")
