@@ -8,7 +8,7 @@ and unknown fields pruned as kube-apiserver's decoder drops them.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from kapi_twisted.apis import openapi
 
@@ -50,14 +50,20 @@ def encode(obj: Dict[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def prune(group: str, version: str, kind: str, obj: Any) -> None:
-    """Drop, in place, the fields the kind's schema does not declare."""
+def prune(group: str, version: str, kind: str, obj: Any) -> List[str]:
+    """
+    Drop, in place, the fields the kind's schema does not declare; return
+    their paths as kube names them in C{unknown field "spec.foo"}
+    (C{spec.containers[0].foo} inside lists).
+    """
     schema = openapi.schema_for(group, version, kind)
+    removed: List[str] = []
     if schema is not None:
-        _prune(schema, obj)
+        _prune(schema, obj, "", removed)
+    return removed
 
 
-def _prune(schema: Dict[str, Any], value: Any) -> None:
+def _prune(schema: Dict[str, Any], value: Any, path: str, removed: List[str]) -> None:
     schema = openapi.resolve(schema)
     if schema.get("x-kubernetes-preserve-unknown-fields"):
         return
@@ -65,17 +71,19 @@ def _prune(schema: Dict[str, Any], value: Any) -> None:
         props = schema.get("properties")
         if props is not None:
             for key in list(value):
+                child = "%s.%s" % (path, key) if path else key
                 if key in props:
-                    _prune(props[key], value[key])
+                    _prune(props[key], value[key], child, removed)
                 else:
                     del value[key]
+                    removed.append(child)
             return
         extra = schema.get("additionalProperties")
         if isinstance(extra, dict):
-            for sub in value.values():
-                _prune(extra, sub)
+            for key, sub in value.items():
+                _prune(extra, sub, "%s.%s" % (path, key) if path else key, removed)
     elif isinstance(value, list):
         items = schema.get("items")
         if isinstance(items, dict):
-            for sub in value:
-                _prune(items, sub)
+            for i, sub in enumerate(value):
+                _prune(items, sub, "%s[%d]" % (path, i), removed)

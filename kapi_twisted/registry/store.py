@@ -25,7 +25,6 @@ from zope.interface import implementer
 
 from kapi_twisted import apierrors
 from kapi_twisted.apierrors import APIError
-from kapi_twisted.apis import openapi
 from kapi_twisted.apis.registry import ResourceInfo, all_resources
 from kapi_twisted.server.storage_errors import storage_error_to_api
 from kapi_twisted.storage import interface as st
@@ -322,16 +321,14 @@ class GenericStore:
         """Report (Strict: 400; Warn: warnings) and prune fields the schema does not know."""
         info = self.info
         mode = options.field_validation or "Warn"
-        if mode != IGNORE:
-            unknown = openapi.unknown_fields(info.group, info.version, info.kind, obj)
-            if unknown:
-                texts = [f'unknown field "{path}"' for path in unknown]
-                if mode == STRICT:
-                    raise apierrors.bad_request(
-                        f'{info.kind} in version "{info.version}" cannot be handled as a '
-                        f"{info.kind}: strict decoding error: " + ", ".join(texts))
-                ctx.warnings.extend(t for t in texts if t not in ctx.warnings)
-        _encoding.prune(info.group, info.version, info.kind, obj)
+        unknown = _encoding.prune(info.group, info.version, info.kind, obj)
+        if unknown and mode != IGNORE:
+            texts = [f'unknown field "{path}"' for path in unknown]
+            if mode == STRICT:
+                raise apierrors.bad_request(
+                    f'{info.kind} in version "{info.version}" cannot be handled as a '
+                    f"{info.kind}: strict decoding error: " + ", ".join(texts))
+            ctx.warnings.extend(t for t in texts if t not in ctx.warnings)
 
     # -- get -----------------------------------------------------------------------
 
