@@ -532,3 +532,49 @@ class PlatformTests(SynchronousTestCase):
         binding = {"metadata": meta("b"), "spec": {"policyName": "p", "paramRef": {"name": "cfg"}}}
         self.assertEqual(cells("admissionregistration.k8s.io", "validatingadmissionpolicybindings", binding),
                          ["b", "p", "*/cfg", "5m"])
+
+
+class CustomResourceTests(SynchronousTestCase):
+    def test_default_age_column(self):
+        """A CRD without printer columns prints NAME and AGE."""
+        from kapi_twisted.registry.tables import custom_resource_table
+
+        convertor = custom_resource_table(None, now=lambda: NOW)
+        self.assertEqual([c["name"] for c in convertor.column_definitions()], ["Name", "Age"])
+        self.assertEqual(convertor.column_definitions()[1]["type"], "date")
+        self.assertEqual(convertor.row({"metadata": meta("w", 7200)}), ["w", "120m"])
+
+    def test_printer_columns(self):
+        """additionalPrinterColumns are evaluated by JSONPath and typed; missing values are null."""
+        from kapi_twisted.registry.tables import custom_resource_table
+
+        columns = [
+            {"name": "Replicas", "type": "integer", "jsonPath": ".spec.replicas"},
+            {"name": "Ready", "type": "string", "jsonPath": '.status.conditions[?(@.type=="Ready")].status'},
+            {"name": "Size", "type": "number", "jsonPath": ".spec.size", "priority": 1},
+            {"name": "Enabled", "type": "boolean", "jsonPath": ".spec.enabled"},
+            {"name": "Owner", "type": "string", "jsonPath": ".metadata.annotations['example.com/owner']",
+             "description": "Who owns it"},
+            {"name": "Ports", "type": "string", "jsonPath": ".spec.ports[*].port"},
+            {"name": "Seen", "type": "date", "jsonPath": ".status.lastSeen"},
+        ]
+        convertor = custom_resource_table(columns, now=lambda: NOW)
+        definitions = convertor.column_definitions()
+        self.assertEqual(definitions[2]["description"],
+                         'Custom resource definition column (in JSONPath format): '
+                         '.status.conditions[?(@.type=="Ready")].status')
+        self.assertEqual(definitions[3]["priority"], 1)
+        self.assertEqual(definitions[5]["description"], "Who owns it")
+        widget = {"metadata": meta("w1", annotations={"example.com/owner": "team-a"}),
+                  "spec": {"replicas": 3.0, "size": 2, "enabled": True, "ports": [{"port": 80}, {"port": 443}]},
+                  "status": {"conditions": [{"type": "Synced", "status": "False"},
+                                            {"type": "Ready", "status": "True"}], "lastSeen": ago(30)}}
+        self.assertEqual(convertor.row(widget), ["w1", 3, "True", 2.0, True, "team-a", "80", "30s"])
+        self.assertEqual(convertor.row({"metadata": meta("w2")}), ["w2", None, None, None, None, None, None, None])
+
+    def test_unknown_path_refused(self):
+        """A JSONPath outside what the server evaluates is refused when the table is made."""
+        from kapi_twisted.registry.tables import custom_resource_table
+
+        self.assertRaises(ValueError, custom_resource_table,
+                          [{"name": "X", "type": "string", "jsonPath": ".spec..deep"}])

@@ -46,6 +46,7 @@ __all__ = [
     "INCLUDE_OBJECT",
     "TableConvertor",
     "build_table",
+    "custom_resource_table",
     "default_table",
     "human_duration",
     "partial_object_metadata",
@@ -131,6 +132,23 @@ def table_for(group: str, resource: str, now: Optional[Callable[[], float]] = No
     columns, cells, conditions = printer
     order = _table_platform.ORDERS.get((group, resource))
     return TableConvertor(columns, cells, conditions, now=now, order=order)
+
+
+def custom_resource_table(
+    printer_columns: Optional[Sequence[Dict[str, Any]]] = None,
+    now: Optional[Callable[[], float]] = None,
+) -> TableConvertor:
+    """
+    The table of a custom resource: C{Name} and the CRD version's
+    C{additionalPrinterColumns} (the default C{Age} when there are none).
+
+    @raise ValueError: for a column JSONPath this server cannot evaluate (a
+        CRD with it should be refused, as kube-apiserver refuses it).
+    """
+    from kapi_twisted.registry._table_crd import crd_columns
+
+    columns, cells = crd_columns(printer_columns)
+    return TableConvertor(columns, cells, now=now)
 
 
 def partial_object_metadata(obj: Dict[str, Any], api_version: str = "meta.k8s.io/v1") -> Dict[str, Any]:
