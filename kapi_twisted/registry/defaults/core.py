@@ -1,0 +1,525 @@
+"""
+Defaults of the core (v1) kinds, as kube-apiserver applies them when it
+decodes a request body: C{SetDefaults_*} of pkg/apis/core/v1/defaults.go,
+the generated walk into nested structs (containers, probes, volumes, env),
+the declarative C{+default} markers, and the few conversion effects that
+show in what clients read back (C{serviceAccount} mirroring
+C{serviceAccountName}, Go structs that are always written such as a
+container's C{resources: {}}).
+
+L{pod_template_spec} and L{pod_spec} are shared with the workload groups.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Dict, Optional
+
+from . import _quantity
+from ._util import JSON, blank, child, default, default_int, default_str, items, spec_of
+
+__all__ = ["DEFAULTERS", "pod_spec", "pod_template_spec", "container", "volume",
+           "resource_list", "pvc_spec", "image_pull_policy", "SERVICE_ACCOUNT_MIRROR"]
+
+DEFAULT_MODE = 0o644  # 420: secret, configMap, downwardAPI and projected volumes
+TOKEN_EXPIRATION_SECONDS = 3600
+SERVICE_ACCOUNT_MIRROR = True
+
+# -- quantities ---------------------------------------------------------------------
+
+
+def resource_list(parent: Optional[JSON], key: str) -> None:
+    """Canonical quantities in C{parent[key]} (raises L{_quantity.QuantityError})."""
+    if parent is None:
+        return
+    rl = parent.get(key)
+    if not isinstance(rl, dict):
+        return
+    for name, value in rl.items():
+        if value is not None:
+            rl[name] = _quantity.canonical_resource_value(value)
+
+
+def _requirements(parent: JSON, key: str = "resources") -> JSON:
+    """A C{ResourceRequirements} struct: always written, quantities canonical."""
+    req = child(parent, key, create=True)
+    resource_list(req, "limits")
+    resource_list(req, "requests")
+    return req  # type: ignore[return-value]
+
+
+# -- images -------------------------------------------------------------------------
+
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?"
+_NAME = re.compile(rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}$")
+
+
+def image_tag(image: Any) -> str:
+    """The tag of an image reference (C{latest} when neither tag nor digest; "" if invalid)."""
+    if not isinstance(image, str) or not image:
+        return ""
+    name, _, digest = image.partition("@")
+    if digest and not _DIGEST.match(digest):
+        return ""
+    tag = ""
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1:]
+        if not _TAG.match(tag):
+            return ""
+    if not _NAME.match(name):
+        return ""
+    if not tag and not digest:
+        tag = "latest"
+    return tag
+
+
+def image_pull_policy(image: Any) -> str:
+    return "Always" if image_tag(image) == "latest" else "IfNotPresent"
+
+
+# -- containers ---------------------------------------------------------------------
+
+
+def _http_get(action: Optional[JSON]) -> None:
+    if action is not None:
+        default_str(action, "path", "/")
+        default_str(action, "scheme", "HTTP")
+
+
+def _probe(probe: Optional[JSON]) -> None:
+    if probe is None:
+        return
+    default_int(probe, "timeoutSeconds", 1)
+    default_int(probe, "periodSeconds", 10)
+    default_int(probe, "successThreshold", 1)
+    default_int(probe, "failureThreshold", 3)
+    _http_get(child(probe, "httpGet"))
+    grpc = child(probe, "grpc")
+    if grpc is not None:
+        default(grpc, "service", "")
+
+
+def container(c: JSON) -> None:
+    """One container, init container or ephemeral container."""
+    if blank(c, "imagePullPolicy"):
+        c["imagePullPolicy"] = image_pull_policy(c.get("image"))
+    default_str(c, "terminationMessagePath", "/dev/termination-log")
+    default_str(c, "terminationMessagePolicy", "File")
+    for port in items(c, "ports"):
+        default_str(port, "protocol", "TCP")
+    for env in items(c, "env"):
+        value_from = child(env, "valueFrom")
+        if value_from is not None:
+            field_ref = child(value_from, "fieldRef")
+            if field_ref is not None:
+                default_str(field_ref, "apiVersion", "v1")
+    _requirements(c)
+    for key in ("livenessProbe", "readinessProbe", "startupProbe"):
+        _probe(child(c, key))
+    lifecycle = child(c, "lifecycle")
+    if lifecycle is not None:
+        for key in ("postStart", "preStop"):
+            handler = child(lifecycle, key)
+            if handler is not None:
+                _http_get(child(handler, "httpGet"))
+
+
+# -- volumes ------------------------------------------------------------------------
+
+
+def _field_refs(downward: Optional[JSON]) -> None:
+    for item in items(downward, "items"):
+        ref = child(item, "fieldRef")
+        if ref is not None:
+            default_str(ref, "apiVersion", "v1")
+
+
+def _rbd(src: Optional[JSON]) -> None:
+    if src is not None:
+        default_str(src, "pool", "rbd")
+        default_str(src, "user", "admin")
+        default_str(src, "keyring", "/etc/ceph/keyring")
+
+
+def _iscsi(src: Optional[JSON]) -> None:
+    if src is not None:
+        default_str(src, "iscsiInterface", "default")
+
+
+def _azure_disk(src: Optional[JSON]) -> None:
+    if src is not None:
+        default(src, "cachingMode", "ReadWrite")
+        default(src, "kind", "Shared")
+        default(src, "fsType", "ext4")
+        default(src, "readOnly", False)
+
+
+def _scale_io(src: Optional[JSON]) -> None:
+    if src is not None:
+        default_str(src, "storageMode", "ThinProvisioned")
+        default_str(src, "fsType", "xfs")
+
+
+def _host_path(src: Optional[JSON]) -> None:
+    if src is not None:
+        default(src, "type", "")
+
+
+def volume(v: JSON) -> None:
+    """One pod volume: an empty source means C{emptyDir: {}}."""
+    if all(value is None for key, value in v.items() if key != "name"):
+        v["emptyDir"] = {}
+    _host_path(child(v, "hostPath"))
+    for key in ("secret", "configMap"):
+        src = child(v, key)
+        if src is not None:
+            default(src, "defaultMode", DEFAULT_MODE)
+    downward = child(v, "downwardAPI")
+    if downward is not None:
+        default(downward, "defaultMode", DEFAULT_MODE)
+        _field_refs(downward)
+    projected = child(v, "projected")
+    if projected is not None:
+        default(projected, "defaultMode", DEFAULT_MODE)
+        for source in items(projected, "sources"):
+            _field_refs(child(source, "downwardAPI"))
+            token = child(source, "serviceAccountToken")
+            if token is not None:
+                default(token, "expirationSeconds", TOKEN_EXPIRATION_SECONDS)
+    _iscsi(child(v, "iscsi"))
+    _rbd(child(v, "rbd"))
+    _azure_disk(child(v, "azureDisk"))
+    _scale_io(child(v, "scaleIO"))
+    ephemeral = child(v, "ephemeral")
+    if ephemeral is not None:
+        template = child(ephemeral, "volumeClaimTemplate")
+        if template is not None:
+            pvc_spec(spec_of(template))
+    image = child(v, "image")
+    if image is not None and blank(image, "pullPolicy"):
+        image["pullPolicy"] = image_pull_policy(image.get("reference"))
+
+
+def pvc_spec(spec: JSON) -> None:
+    """A C{PersistentVolumeClaimSpec} (claims, claim templates, ephemeral volumes)."""
+    default(spec, "volumeMode", "Filesystem")
+    _requirements(spec)
+
+
+# -- pod specs ----------------------------------------------------------------------
+
+
+def pod_spec(spec: JSON) -> None:
+    """C{SetDefaults_PodSpec} and everything nested, for every PodSpec."""
+    default_str(spec, "dnsPolicy", "ClusterFirst")
+    default_str(spec, "restartPolicy", "Always")
+    default(spec, "securityContext", {})
+    default(spec, "terminationGracePeriodSeconds", 30)
+    default_str(spec, "schedulerName", "default-scheduler")
+    for v in items(spec, "volumes"):
+        volume(v)
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        for c in items(spec, key):
+            container(c)
+    resource_list(spec, "overhead")
+    pod_resources = child(spec, "resources")
+    if pod_resources is not None:
+        _requirements(spec)
+    # Conversion: serviceAccount is the deprecated alias of serviceAccountName.
+    if SERVICE_ACCOUNT_MIRROR:
+        name = spec.get("serviceAccountName") or spec.get("serviceAccount") or ""
+        if name:
+            spec["serviceAccountName"] = name
+            spec["serviceAccount"] = name
+        else:
+            spec.pop("serviceAccount", None)
+
+
+def pod_template_spec(template: JSON) -> None:
+    """A C{PodTemplateSpec}: its metadata (a Go struct, always written) and spec."""
+    child(template, "metadata", create=True)
+    pod_spec(spec_of(template))
+
+
+# -- kinds ----------------------------------------------------------------------------
+
+
+def _requests_from_limits(c: JSON) -> None:
+    resources = child(c, "resources")
+    if resources is None:
+        return
+    limits = resources.get("limits")
+    if not isinstance(limits, dict):
+        return
+    requests = resources.get("requests")
+    if not isinstance(requests, dict):
+        requests = resources["requests"] = {}
+    for name, value in limits.items():
+        if name not in requests:
+            requests[name] = value
+
+
+_POD_LEVEL = ("cpu", "memory")
+
+
+def _pod_level_requests(spec: JSON) -> None:
+    """Pod-level requests from pod-level limits or the containers (PodLevelResources)."""
+    resources = child(spec, "resources")
+    if resources is None:
+        return
+    limits = resources.get("limits")
+    if not isinstance(limits, dict) or not limits:
+        return
+    requests = resources.get("requests")
+    requests = dict(requests) if isinstance(requests, dict) else {}
+    aggregate = _aggregate_requests(spec)
+    for name, total in aggregate.items():
+        if name not in requests and name in _POD_LEVEL:
+            requests[name] = _quantity.canonical_resource_value(_fraction_text(total))
+    for name, value in limits.items():
+        if name not in requests and (name in _POD_LEVEL or name.startswith("hugepages-")):
+            requests[name] = value
+    if requests:
+        resources["requests"] = requests
+
+
+def _fraction_text(value: Any) -> str:
+    # A Fraction as a decimal string the quantity parser reads back exactly.
+    if value.denominator == 1:
+        return str(value.numerator)
+    n = value * 10 ** 9
+    return f"{n.numerator // n.denominator}n"
+
+
+def _aggregate_requests(spec: JSON) -> Dict[str, Any]:
+    """Effective container requests: max(sum of containers + sidecars, largest init)."""
+    total: Dict[str, Any] = {}
+    init_max: Dict[str, Any] = {}
+    sidecars: Dict[str, Any] = {}
+    for c in items(spec, "initContainers"):
+        req = (child(c, "resources") or {}).get("requests") or {}
+        for name, q in req.items():
+            try:
+                value = _quantity.value_of(q)[0]
+            except _quantity.QuantityError:
+                continue
+            if c.get("restartPolicy") == "Always":
+                sidecars[name] = sidecars.get(name, 0) + value
+            else:
+                init_max[name] = max(init_max.get(name, 0), value + sidecars.get(name, 0))
+    for c in items(spec, "containers"):
+        req = (child(c, "resources") or {}).get("requests") or {}
+        for name, q in req.items():
+            try:
+                total[name] = total.get(name, 0) + _quantity.value_of(q)[0]
+            except _quantity.QuantityError:
+                continue
+    for name, value in sidecars.items():
+        total[name] = total.get(name, 0) + value
+    for name, value in init_max.items():
+        if value > total.get(name, 0):
+            total[name] = value
+    return total
+
+
+def pod(obj: JSON) -> None:
+    spec = spec_of(obj)
+    for key in ("containers", "initContainers"):
+        for c in items(spec, key):
+            _requests_from_limits(c)
+    pod_spec(spec)
+    _pod_level_requests(spec)
+    default(spec, "enableServiceLinks", True)
+    if spec.get("hostNetwork") is True:
+        for key in ("containers", "initContainers"):
+            for c in items(spec, key):
+                for port in items(c, "ports"):
+                    if not port.get("hostPort"):
+                        port["hostPort"] = port.get("containerPort")
+
+
+def pod_template(obj: JSON) -> None:
+    pod_template_spec(child(obj, "template", create=True))  # type: ignore[arg-type]
+
+
+def replication_controller(obj: JSON) -> None:
+    spec = spec_of(obj)
+    template = child(spec, "template")
+    labels = ((template or {}).get("metadata") or {}).get("labels")
+    if isinstance(labels, dict):
+        if not spec.get("selector"):
+            spec["selector"] = dict(labels)
+        meta = child(obj, "metadata", create=True)
+        if not meta.get("labels"):  # type: ignore[union-attr]
+            meta["labels"] = dict(labels)  # type: ignore[index]
+    default(spec, "replicas", 1)
+    if template is not None:
+        pod_template_spec(template)
+
+
+def _externally_accessible(spec: JSON) -> bool:
+    kind = spec.get("type")
+    return kind in ("LoadBalancer", "NodePort") or (
+        kind == "ClusterIP" and bool(spec.get("externalIPs")))
+
+
+def service(obj: JSON) -> None:
+    spec = spec_of(obj)
+    default_str(spec, "sessionAffinity", "None")
+    if spec["sessionAffinity"] == "None":
+        spec.pop("sessionAffinityConfig", None)
+    elif spec["sessionAffinity"] == "ClientIP":
+        config = child(spec, "sessionAffinityConfig")
+        client_ip = child(config, "clientIP") if config is not None else None
+        if client_ip is None or client_ip.get("timeoutSeconds") is None:
+            spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": 10800}}
+    default_str(spec, "type", "ClusterIP")
+    for port in items(spec, "ports"):
+        default_str(port, "protocol", "TCP")
+        target = port.get("targetPort")
+        if target is None or target == 0 or target == "":
+            if port.get("port") is not None:
+                port["targetPort"] = port["port"]
+    if _externally_accessible(spec):
+        default_str(spec, "externalTrafficPolicy", "Cluster")
+    if spec["type"] in ("NodePort", "LoadBalancer", "ClusterIP"):
+        default(spec, "internalTrafficPolicy", "Cluster")
+    if spec["type"] == "LoadBalancer":
+        default(spec, "allocateLoadBalancerNodePorts", True)
+        status = child(obj, "status")
+        lb = child(status, "loadBalancer") if status is not None else None
+        for ingress in items(lb, "ingress"):
+            if ingress.get("ip") and ingress.get("ipMode") is None:
+                ingress["ipMode"] = "VIP"
+
+
+def secret(obj: JSON) -> None:
+    default_str(obj, "type", "Opaque")
+    # Conversion to the internal type folds stringData into data (base64 on the wire).
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        import base64
+        data = obj.get("data")
+        if not isinstance(data, dict):
+            data = obj["data"] = {}
+        for key, value in string_data.items():
+            text = value if isinstance(value, str) else ("" if value is None else str(value))
+            data[key] = base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+METADATA_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+def namespace(obj: JSON) -> None:
+    meta = child(obj, "metadata", create=True)
+    name = meta.get("name")  # type: ignore[union-attr]
+    if name:
+        labels = child(meta, "labels", create=True)  # type: ignore[arg-type]
+        labels[METADATA_NAME_LABEL] = name  # type: ignore[index]
+    status = child(obj, "status")
+    if status is not None:
+        default_str(status, "phase", "Active")
+
+
+def persistent_volume(obj: JSON) -> None:
+    spec = spec_of(obj)
+    status = child(obj, "status", create=True)
+    default_str(status, "phase", "Pending")  # type: ignore[arg-type]
+    default_str(spec, "persistentVolumeReclaimPolicy", "Retain")
+    default(spec, "volumeMode", "Filesystem")
+    resource_list(spec, "capacity")
+    _host_path(child(spec, "hostPath"))
+    _rbd(child(spec, "rbd"))
+    _iscsi(child(spec, "iscsi"))
+    _azure_disk(child(spec, "azureDisk"))
+    _scale_io(child(spec, "scaleIO"))
+
+
+def persistent_volume_claim(obj: JSON) -> None:
+    status = child(obj, "status", create=True)
+    default_str(status, "phase", "Pending")  # type: ignore[arg-type]
+    pvc_spec(spec_of(obj))
+    resource_list(status, "capacity")
+    resource_list(status, "allocatedResources")
+
+
+def endpoints(obj: JSON) -> None:
+    for subset in items(obj, "subsets"):
+        for port in items(subset, "ports"):
+            default_str(port, "protocol", "TCP")
+
+
+def node(obj: JSON) -> None:
+    status = child(obj, "status")
+    if status is None:
+        return
+    capacity = status.get("capacity")
+    if status.get("allocatable") is None and isinstance(capacity, dict):
+        status["allocatable"] = dict(capacity)
+    resource_list(status, "capacity")
+    resource_list(status, "allocatable")
+
+
+def limit_range(obj: JSON) -> None:
+    for item in items(spec_of(obj), "limits"):
+        if item.get("type") == "Container":
+            dflt = item.get("default")
+            if not isinstance(dflt, dict):
+                dflt = item["default"] = {}
+            request = item.get("defaultRequest")
+            if not isinstance(request, dict):
+                request = item["defaultRequest"] = {}
+            for name, value in (item.get("max") or {}).items():
+                dflt.setdefault(name, value)
+            for name, value in dflt.items():
+                request.setdefault(name, value)
+            for name, value in (item.get("min") or {}).items():
+                request.setdefault(name, value)
+            # Empty maps are omitted on the wire.
+            if not dflt:
+                del item["default"]
+            if not request:
+                del item["defaultRequest"]
+        for key in ("max", "min", "default", "defaultRequest", "maxLimitRequestRatio"):
+            resource_list(item, key)
+
+
+def resource_quota(obj: JSON) -> None:
+    resource_list(child(obj, "spec"), "hard")
+    status = child(obj, "status")
+    resource_list(status, "hard")
+    resource_list(status, "used")
+
+
+def event(obj: JSON) -> None:
+    # Go structs and plain fields of core/v1 Event that are always written.
+    child(obj, "involvedObject", create=True)
+    child(obj, "source", create=True)
+    for key in ("firstTimestamp", "lastTimestamp", "eventTime"):
+        obj.setdefault(key, None)
+    for key in ("reportingComponent", "reportingInstance"):
+        if obj.get(key) is None:
+            obj[key] = ""
+
+
+DEFAULTERS: Dict[str, Callable[[JSON], None]] = {
+    "Pod": pod,
+    "PodTemplate": pod_template,
+    "ReplicationController": replication_controller,
+    "Service": service,
+    "Secret": secret,
+    "Namespace": namespace,
+    "PersistentVolume": persistent_volume,
+    "PersistentVolumeClaim": persistent_volume_claim,
+    "Endpoints": endpoints,
+    "Node": node,
+    "LimitRange": limit_range,
+    "ResourceQuota": resource_quota,
+    "Event": event,
+}
+
