@@ -3,7 +3,9 @@ Serving benchmark (not a test): the same small JSON answer (a /version
 document) served over TLS on loopback by
 
   - bare:   a plain twisted.web Site over Twisted's own TLS options (ALPN h2,
-            http/1.1; stock HTTPChannel and stock H2Connection),
+            http/1.1; stock HTTPChannel and stock H2Connection), as it comes
+            (one access-log line per request) and with its access log off
+            (kapi writes none: metrics and audit cover requests),
   - kapi:   kapi's serving stack (ServingSite, our HTTP/1.1 and HTTP/2
             channels, reloading TLS) with the same resource,
   - kapi+filters: the same, behind kapi's filter chain as it stands
@@ -67,15 +69,20 @@ def root() -> Resource:
     return r
 
 
+class QuietSite(Site):
+    def log(self, request: Any) -> None:
+        pass
+
+
 @defer.inlineCallbacks
-def start_bare(bundle: certs.CertificateBundle) -> Any:
+def start_bare(bundle: certs.CertificateBundle, quiet: bool = False) -> Any:
     with open(bundle.serving_cert_file, "rb") as f:
         cert = crypto.load_certificate(crypto.FILETYPE_PEM, f.read())
     with open(bundle.serving_key_file, "rb") as f:
         key = crypto.load_privatekey(crypto.FILETYPE_PEM, f.read())
     options = ssl.CertificateOptions(privateKey=key, certificate=cert,
                                      acceptableProtocols=[b"h2", b"http/1.1"])
-    site = Site(root())
+    site = (QuietSite if quiet else Site)(root())
     port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
         TLSMemoryBIOFactory(options, False, site))
     return f"https://127.0.0.1:{port.getHost().port}"
@@ -129,6 +136,7 @@ def main(args: Any) -> Any:
                               max_requests_inflight=100000)
         bundle = certs.ensure_certificates(config)
         servers: List[Tuple[str, str]] = [("bare twisted.web", (yield start_bare(bundle)))]
+        servers.append(("bare, no access log", (yield start_bare(bundle, quiet=True))))
         servers.append(("kapi serving", (yield start_kapi(config, filters=False))))
         try:
             servers.append(("kapi serving+filters", (yield start_kapi(config, filters=True))))
