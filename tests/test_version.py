@@ -98,11 +98,13 @@ class VersionTests(SynchronousTestCase):
 
 class IndexTests(SynchronousTestCase):
     def test_index_lists_paths_of_the_chain(self):
-        """GET / and /index.html list every server's paths, sorted, 2-space indented."""
+        """GET / and /index.html list every server's paths and health checks, sorted, 2-space indented."""
         lifecycle, servers = make_chain()
         apiext, kube, outer = servers
         apiext.install("/apis/apiextensions.k8s.io/v1", index.IndexResource(apiext))
         kube.install("/api/v1", index.IndexResource(kube))
+        kube.add_healthz_checks(HealthCheck("etcd", lambda: None, group="etcd"))
+        apiext.add_readyz_checks(HealthCheck("etcd-readiness", lambda: None))
         prepare(servers, lifecycle)
         for path in ("/", "/index.html"):
             answer = fetch(self, outer.root, path)
@@ -111,8 +113,12 @@ class IndexTests(SynchronousTestCase):
             self.assertEqual(
                 answer.body,
                 index.index_body([
-                    "/api/v1", "/apis/apiextensions.k8s.io/v1", "/healthz", "/livez",
-                    "/openapi/v2", "/openapi/v3", "/readyz", "/version",
+                    "/api/v1", "/apis/apiextensions.k8s.io/v1",
+                    "/healthz", "/healthz/etcd", "/healthz/log", "/healthz/ping",
+                    "/livez", "/livez/etcd", "/livez/log", "/livez/ping",
+                    "/openapi/v2", "/openapi/v3", "/openapi/v3/",
+                    "/readyz", "/readyz/etcd", "/readyz/etcd-readiness", "/readyz/log",
+                    "/readyz/ping", "/readyz/shutdown", "/version",
                 ]),
             )
         self.assertTrue(answer.body.startswith(b'{\n  "paths": [\n    "/api/v1",\n'))

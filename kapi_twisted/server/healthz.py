@@ -34,6 +34,7 @@ from kapi_twisted.server.responses import TEXT, APIResource, Response
 __all__ = [
     "HealthResource",
     "LogHealthCheck",
+    "check_paths",
     "checks_for",
     "install_health",
     "ping",
@@ -251,6 +252,20 @@ def _go_quote(text: str) -> str:
     """Go's C{%q} for the plain names health checks have."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
+
+
+def check_paths(server: GenericAPIServer) -> List[str]:
+    """
+    The single-check paths C{server} answers (C{/healthz/ping},
+    C{/readyz/shutdown}...), which kube-apiserver lists in its index; none
+    before its health endpoints are installed.
+    """
+    paths = []
+    for endpoint in (HEALTHZ, LIVEZ, READYZ):
+        resource = server.root.children.get(endpoint.encode())
+        if isinstance(resource, HealthResource):
+            paths += [f"/{endpoint}/{check.name}" for check in resource.checks()]
+    return paths
 
 
 def install_health(server: GenericAPIServer) -> None:
