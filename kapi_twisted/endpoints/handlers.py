@@ -18,6 +18,8 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 from kapi_twisted import apierrors
 from kapi_twisted.apis.registry import ResourceInfo
 from kapi_twisted.endpoints import discovery, negotiation, options as opts, patching, render
+from kapi_twisted.endpoints._http import body_response as _body, header as _header
+from kapi_twisted.endpoints._http import read_body as _read_body
 from kapi_twisted.endpoints.negotiation import Output
 from kapi_twisted.endpoints.watch import WatchStream, watch_timeout
 from kapi_twisted.registry.interface import RequestContext
@@ -41,22 +43,6 @@ def returns_deleted_object(store: Any, info: ResourceInfo) -> bool:
 
 #: Subresources the generic store writes itself (C{store.update/patch(subresource=...)}).
 STORE_SUBRESOURCES = frozenset({"status", "finalize", "ephemeralcontainers", "resize"})
-
-
-def _header(request: Any, name: bytes) -> str:
-    value = request.getHeader(name)
-    return value if isinstance(value, str) else (value or b"").decode("latin-1")
-
-
-def _read_body(request: Any) -> bytes:
-    content = getattr(request, "content", None)
-    if content is None:
-        return b""
-    content.seek(0)
-    body = content.read(apierrors.MAX_REQUEST_BODY_BYTES + 1)
-    if len(body) > apierrors.MAX_REQUEST_BODY_BYTES:
-        raise apierrors.request_entity_too_large()
-    return body
 
 
 class Route:
@@ -404,73 +390,17 @@ class GroupVersionResource(APIResource):
         response.code = code
         return response
 
-    # pods/binding, bindings, pods/eviction -------------------------------------
+    # subresources served here rather than by the store ------------------------
 
-    @inlineCallbacks
     def _pod_subresource(self, request: Any, route: Route, pods: Any):
         from kapi_twisted.endpoints import subresources
 
-        query = opts.query_of(request)
-        output = self._output(request, "create", query)
-        options = self._write_options(request, query, "CreateOptions")
-        sub = route.info.subresource(route.subresource) if route.subresource else None
-        api_version = (f"{sub.group}/{sub.version}" if sub and sub.group else
-                       (sub.version if sub else route.info.group_version))
-        kind = sub.kind if sub else route.info.kind
-        body = negotiation.decode_body(_header(request, b"content-type"), _read_body(request),
-                                       api_version, kind)
-        if not isinstance(body, dict):
-            raise apierrors.bad_request("the object provided is unrecognized")
-        name = route.name or ((body.get("metadata") or {}).get("name") or "")
-        body_name = (body.get("metadata") or {}).get("name") or name
-        if body_name != name:
-            raise apierrors.bad_request(
-                f"name in URL does not match name in {kind} object")
-        ctx = self._context(request)
-        if kind == "Eviction":
-            status = yield subresources.evict_pod(ctx, pods, route.namespace, name, body,
-                                                  options.dry_run)
-        else:
-            status = yield subresources.bind_pod(ctx, pods, route.namespace, name, body, options)
-        self._warn(request, ctx)
-        response = _body(negotiation.encode(status, output), output)
-        response.code = 201
-        returnValue(response)
+        return subresources.serve(self, request, route, pods)
 
-    # scale ---------------------------------------------------------------------
-
-    @inlineCallbacks
     def _scale(self, request: Any, route: Route, store: Any):
         from kapi_twisted.endpoints import scale
 
-        query = opts.query_of(request)
-        info = route.info
-        output = self._output(request, route.verb, query)
-        ctx = self._context(request)
-        if route.verb == "get":
-            kv = yield store.get(ctx, route.namespace, route.name, opts.parse_get_options(query))
-            obj = render.object_of(kv)
-        else:
-            if route.verb == "update":
-                options = self._write_options(request, query, "UpdateOptions")
-                body = negotiation.decode_body(_header(request, b"content-type"),
-                                               _read_body(request), "autoscaling/v1", "Scale")
-                if not isinstance(body, dict):
-                    raise apierrors.bad_request("the object provided is unrecognized")
-                change = lambda current: body  # noqa: E731
-            else:
-                kind = patching.patch_type(_header(request, b"content-type"))
-                if kind == patching.APPLY_PATCH:
-                    kind = patching.STRATEGIC_MERGE_PATCH
-                options = self._write_options(request, query, "PatchOptions")
-                patch = patching.decode_patch(kind, _read_body(request))
-                change = patching.patch_function(kind, patch, "autoscaling", "v1", "Scale")
-            result = yield store.patch(
-                ctx, route.namespace, route.name,
-                scale.scale_updater(info.plural, route.name, info.group, change), options)
-            obj = result.as_object()
-        self._warn(request, ctx)
-        returnValue(_body(negotiation.encode(scale.scale_of(obj), output), output))
+        return scale.serve(self, request, route, store)
 
     # DELETE ------------------------------------------------------------------
 
@@ -531,10 +461,6 @@ def _verb(method: str, name: str, sub: str, request: Any) -> str:
             return "delete"
         return "delete" if name else "deletecollection"
     raise apierrors.method_not_allowed()
-
-
-def _body(data: bytes, output: Output) -> Response:
-    return Response(data, 200, output.media)
 
 
 def _json(doc: Any) -> Response:

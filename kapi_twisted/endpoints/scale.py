@@ -10,7 +10,12 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable, Dict, List
 
+from twisted.internet.defer import inlineCallbacks, returnValue
+
 from kapi_twisted import apierrors
+from kapi_twisted.endpoints import negotiation, options as opts, patching, render
+from kapi_twisted.endpoints._http import body_response as _body, header as _header
+from kapi_twisted.endpoints._http import read_body as _read_body
 
 
 def _selector_string(selector: Any) -> str:
@@ -80,3 +85,36 @@ def scale_updater(resource: str, name: str, group: str,
         return obj
 
     return update
+
+
+@inlineCallbacks
+def serve(resource: Any, request: Any, route: Any, store: Any):
+    """GET, PUT or PATCH <workload>/<name>/scale (C{resource}: the handler)."""
+    query = opts.query_of(request)
+    info = route.info
+    output = resource._output(request, route.verb, query)
+    ctx = resource._context(request)
+    if route.verb == "get":
+        kv = yield store.get(ctx, route.namespace, route.name, opts.parse_get_options(query))
+        obj = render.object_of(kv)
+    else:
+        if route.verb == "update":
+            options = resource._write_options(request, query, "UpdateOptions")
+            body = negotiation.decode_body(_header(request, b"content-type"),
+                                           _read_body(request), "autoscaling/v1", "Scale")
+            if not isinstance(body, dict):
+                raise apierrors.bad_request("the object provided is unrecognized")
+            change = lambda current: body  # noqa: E731
+        else:
+            kind = patching.patch_type(_header(request, b"content-type"))
+            if kind == patching.APPLY_PATCH:
+                kind = patching.STRATEGIC_MERGE_PATCH
+            options = resource._write_options(request, query, "PatchOptions")
+            patch = patching.decode_patch(kind, _read_body(request))
+            change = patching.patch_function(kind, patch, "autoscaling", "v1", "Scale")
+        result = yield store.patch(
+            ctx, route.namespace, route.name,
+            scale_updater(info.plural, route.name, info.group, change), options)
+        obj = result.as_object()
+    resource._warn(request, ctx)
+    returnValue(_body(negotiation.encode(scale_of(obj), output), output))

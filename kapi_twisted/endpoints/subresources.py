@@ -12,10 +12,12 @@ import copy
 import datetime
 from typing import Any, Dict
 
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import inlineCallbacks, returnValue
 
 from kapi_twisted import apierrors
-from kapi_twisted.endpoints import options as opts
+from kapi_twisted.endpoints import negotiation, options as opts
+from kapi_twisted.endpoints._http import body_response as _body, header as _header
+from kapi_twisted.endpoints._http import read_body as _read_body
 from kapi_twisted.registry.interface import RequestContext, WriteOptions
 
 SUCCESS_CREATED = {"kind": "Status", "apiVersion": "v1", "metadata": {},
@@ -86,3 +88,34 @@ def evict_pod(ctx: RequestContext, pods: Any, namespace: str, name: str,
     delete_options.dry_run = delete_options.dry_run or dry_run
     yield pods.delete(ctx, namespace, name, delete_options)
     return dict(SUCCESS_CREATED)
+
+
+@inlineCallbacks
+def serve(resource: Any, request: Any, route: Any, pods: Any):
+    """POST pods/<name>/binding, bindings or pods/<name>/eviction (C{resource}: the handler)."""
+    query = opts.query_of(request)
+    output = resource._output(request, "create", query)
+    options = resource._write_options(request, query, "CreateOptions")
+    sub = route.info.subresource(route.subresource) if route.subresource else None
+    api_version = (f"{sub.group}/{sub.version}" if sub and sub.group else
+                   (sub.version if sub else route.info.group_version))
+    kind = sub.kind if sub else route.info.kind
+    body = negotiation.decode_body(_header(request, b"content-type"), _read_body(request),
+                                   api_version, kind)
+    if not isinstance(body, dict):
+        raise apierrors.bad_request("the object provided is unrecognized")
+    name = route.name or ((body.get("metadata") or {}).get("name") or "")
+    body_name = (body.get("metadata") or {}).get("name") or name
+    if body_name != name:
+        raise apierrors.bad_request(
+            f"name in URL does not match name in {kind} object")
+    ctx = resource._context(request)
+    if kind == "Eviction":
+        status = yield evict_pod(ctx, pods, route.namespace, name, body,
+                                              options.dry_run)
+    else:
+        status = yield bind_pod(ctx, pods, route.namespace, name, body, options)
+    resource._warn(request, ctx)
+    response = _body(negotiation.encode(status, output), output)
+    response.code = 201
+    returnValue(response)
