@@ -191,3 +191,25 @@ class MetricsEndpointTests(SynchronousTestCase):
         self.server.get(PODS, ALICE)
         other = APIServerMetrics()
         self.assertNotIn(b'resource="pods"', other.exposition())
+
+
+class HistogramTests(SynchronousTestCase):
+    def test_buckets_are_cumulative(self) -> None:
+        """A 0.3s request counts in every bucket from le=0.4 up, with its sum."""
+        metrics = APIServerMetrics()
+        labels = ("GET", "", "", "v1", "pods", "", "resource", "apiserver")
+        metrics.observe(labels, 200, 0.3)
+        metrics.observe(labels, 404, 0.2)
+        text = metrics.exposition().decode()
+        def series(name: str, le: str, value: str) -> str:
+            return (name + '{component="apiserver",dry_run="",group="",' + le
+                    + 'resource="pods",scope="resource",subresource="",verb="GET",'
+                    + 'version="v1"} ' + value + "\n")
+
+        bucket = "apiserver_request_duration_seconds_bucket"
+        self.assertIn(series(bucket, 'le="0.1",', "0.0"), text)
+        self.assertIn(series(bucket, 'le="0.2",', "1.0"), text)
+        self.assertIn(series(bucket, 'le="0.4",', "2.0"), text)
+        self.assertIn(series(bucket, 'le="+Inf",', "2.0"), text)
+        self.assertIn(series("apiserver_request_duration_seconds_sum", "", "0.5"), text)
+        self.assertIn('code="404"', text)

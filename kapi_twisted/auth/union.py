@@ -9,7 +9,7 @@ the anonymous authenticator.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from kapi_twisted.auth.user import (
     ALL_AUTHENTICATED,
@@ -19,6 +19,8 @@ from kapi_twisted.auth.user import (
     Authenticator,
     UserInfo,
 )
+
+_CACHE_LIMIT = 4096
 
 
 class UnionAuthenticator:
@@ -35,6 +37,9 @@ class UnionAuthenticator:
     ) -> None:
         self.authenticators = list(authenticators)
         self.anonymous = anonymous
+        # Authenticators hand out the same UserInfo for the same credentials
+        # (token table, certificate cache): add the group once per object.
+        self._with_group: Dict[int, Tuple[UserInfo, UserInfo]] = {}
 
     def authenticate(self, request: Any) -> Optional[UserInfo]:
         errors: List[str] = []
@@ -45,7 +50,14 @@ class UnionAuthenticator:
                 errors.append(str(e))
                 continue
             if user is not None:
-                return with_authenticated_group(user)
+                cached = self._with_group.get(id(user))
+                if cached is not None and cached[0] is user:
+                    return cached[1]
+                if len(self._with_group) >= _CACHE_LIMIT:
+                    self._with_group.clear()
+                result = with_authenticated_group(user)
+                self._with_group[id(user)] = (user, result)
+                return result
         if errors:
             raise AuthenticationError("; ".join(errors))
         if self.anonymous is not None:

@@ -15,9 +15,11 @@ served resources once the caller can tell.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Tuple
+from bisect import bisect_left
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
 from kapi_twisted.server.requestinfo import RequestInfo
@@ -119,16 +121,8 @@ class APIServerMetrics:
     ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=False)
         self.known_resource = known_resource
-        self.request_total = Counter(
-            "apiserver_request_total",
-            "[STABLE] Counter of apiserver requests broken out for each verb, dry run "
-            "value, group, version, resource, scope, component, and HTTP response code.",
-            REQUEST_LABELS + ("code",), registry=self.registry)
-        self.request_duration = Histogram(
-            "apiserver_request_duration_seconds",
-            "[STABLE] Response latency distribution in seconds for each verb, dry run "
-            "value, group, version, resource, subresource, scope and component.",
-            REQUEST_LABELS, buckets=DURATION_BUCKETS, registry=self.registry)
+        self.requests = _RequestCollector()
+        self.registry.register(self.requests)
         self.current_inflight = Gauge(
             "apiserver_current_inflight_requests",
             "[STABLE] Number of requests currently being served by this apiserver, "
@@ -143,8 +137,6 @@ class APIServerMetrics:
             "apiserver_request_terminations_total",
             "[ALPHA] Number of requests which apiserver terminated in self-defense.",
             _LONGRUNNING_LABELS + ("code",), registry=self.registry)
-        self._durations: Dict[Labels, Any] = {}
-        self._counters: Dict[Tuple[Labels, int], Any] = {}
 
     def track_inflight(self, read_only: Callable[[], int], mutating: Callable[[], int]) -> None:
         """Report the in-flight counts by reading them at scrape time (no hot-path cost)."""
@@ -168,15 +160,7 @@ class APIServerMetrics:
 
     def observe(self, labels: Labels, code: int, seconds: float) -> None:
         """One finished request."""
-        hist = self._durations.get(labels)
-        if hist is None:
-            hist = self._durations[labels] = self.request_duration.labels(*labels)
-        hist.observe(seconds)
-        key = (labels, code)
-        counter = self._counters.get(key)
-        if counter is None:
-            counter = self._counters[key] = self.request_total.labels(*labels, str(code))
-        counter.inc()
+        self.requests.observe(labels, code, seconds)
 
     def longrunning_started(self, labels: Labels) -> Any:
         """Count a long-running request; call C{.dec()} on the result when it ends."""
@@ -198,6 +182,68 @@ class APIServerMetrics:
     def exposition(self) -> bytes:
         """The registry in the Prometheus text format (without C{_created} series)."""
         return generate_latest(_WithoutCreated(self.registry))
+
+
+class _Series:
+    """The counts of one label set: per status code, per duration bucket, and the sum."""
+
+    __slots__ = ("codes", "buckets", "total_seconds")
+
+    def __init__(self) -> None:
+        self.codes: Dict[int, int] = {}
+        self.buckets: List[int] = [0] * (len(DURATION_BUCKETS) + 1)
+        self.total_seconds = 0.0
+
+
+class _RequestCollector:
+    """
+    C{apiserver_request_total} and C{apiserver_request_duration_seconds},
+    kept as plain counts and turned into metric families only when scraped:
+    recording a request costs a few dictionary operations (prometheus_client's
+    own metric objects take locks and several calls per observation, and
+    everything here runs on the reactor thread anyway).
+    """
+
+    def __init__(self) -> None:
+        self._series: Dict[Labels, _Series] = {}
+
+    def observe(self, labels: Labels, code: int, seconds: float) -> None:
+        series = self._series.get(labels)
+        if series is None:
+            series = self._series[labels] = _Series()
+        codes = series.codes
+        codes[code] = codes.get(code, 0) + 1
+        series.buckets[bisect_left(DURATION_BUCKETS, seconds)] += 1
+        series.total_seconds += seconds
+
+    def describe(self) -> List[Any]:
+        return []
+
+    def collect(self) -> Iterator[Any]:
+        total = CounterMetricFamily(
+            "apiserver_request_total",
+            "[STABLE] Counter of apiserver requests broken out for each verb, dry run "
+            "value, group, version, resource, scope, component, and HTTP response code.",
+            labels=REQUEST_LABELS + ("code",))
+        duration = HistogramMetricFamily(
+            "apiserver_request_duration_seconds",
+            "[STABLE] Response latency distribution in seconds for each verb, dry run "
+            "value, group, version, resource, subresource, scope and component.",
+            labels=REQUEST_LABELS)
+        for labels, series in list(self._series.items()):
+            for code, count in sorted(series.codes.items()):
+                total.add_metric(list(labels) + [str(code)], count)
+            cumulative = 0
+            buckets = []
+            for bound, count in zip(_BUCKET_NAMES, series.buckets):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            duration.add_metric(list(labels), buckets, series.total_seconds)
+        yield total
+        yield duration
+
+
+_BUCKET_NAMES = [repr(float(b)) for b in DURATION_BUCKETS] + ["+Inf"]
 
 
 class _WithoutCreated:

@@ -145,10 +145,38 @@ def _name_from_field_selector(selector: str) -> str:
     return ""
 
 
+class _ArgsView(Mapping[str, Sequence[str]]):
+    """twisted.web's already parsed C{request.args} (bytes), read as text on demand."""
+
+    __slots__ = ("_args",)
+
+    def __init__(self, args: Mapping[bytes, Sequence[bytes]]) -> None:
+        self._args = args
+
+    def __getitem__(self, key: str) -> Sequence[str]:
+        return [v.decode("utf-8", "replace") for v in self._args[key.encode("utf-8")]]
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        values = self._args.get(key.encode("utf-8"))
+        if values is None:
+            return default
+        return [v.decode("utf-8", "replace") for v in values]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return (k.decode("utf-8", "replace") for k in self._args)
+
+    def __len__(self) -> int:
+        return len(self._args)
+
+
 def request_info_for(request: object) -> RequestInfo:
     """Parse a twisted.web request (path, method and query)."""
     raw_path = request.path.decode("latin-1")  # type: ignore[attr-defined]
     method = request.method.decode("ascii")  # type: ignore[attr-defined]
+    parsed = getattr(request, "args", None)
+    if parsed is not None:
+        # The hot path: twisted.web has parsed the query string already.
+        return parse_request_info(method, raw_path, _ArgsView(parsed) if parsed else None)
     args: Dict[str, List[str]] = {}
     uri = request.uri  # type: ignore[attr-defined]
     if b"?" in uri:

@@ -20,8 +20,8 @@ Cache-Control -> wait group -> deadline/timeout -> authentication ->
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from typing import Any, Callable, List, Optional
 
 from twisted.logger import Logger
@@ -46,6 +46,15 @@ Filter = Callable[[Any, OnFinish], bool]
 PANIC_MESSAGE = "This request caused apiserver to panic. Look in the logs for details."
 _PANIC = apierrors.APIError(500, apierrors.INTERNAL_ERROR, PANIC_MESSAGE)
 _CACHE_CONTROL = [b"no-cache, private"]
+
+
+def new_audit_id() -> bytes:
+    """A random (version 4) UUID, as text: what kube-apiserver makes up."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}".encode("ascii")
 
 
 class HandlerChain(Resource):
@@ -78,7 +87,7 @@ class HandlerChain(Resource):
         # WithAuditInit
         audit_id = request.getHeader(b"audit-id")
         if not audit_id:
-            audit_id = str(uuid.uuid4()).encode("ascii")
+            audit_id = new_audit_id()
         request.audit_id = audit_id.decode("latin-1")
         request.responseHeaders.setRawHeaders(b"audit-id", [audit_id])
         # WithPanicRecovery
