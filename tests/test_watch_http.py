@@ -202,3 +202,13 @@ class WatchHTTPTests(TestCase):
                                     "Accept: application/yaml\r\n")
         raw = yield client.wait_for(b"}")
         self.assertIn(b" 406 ", raw.split(b"\r\n")[0])
+
+
+class WatchTimeoutTests(TestCase):
+    def test_timeout_seconds_or_random_between_min_and_twice(self) -> None:
+        """timeoutSeconds wins; without it a watch lasts between the minimum request timeout and twice it."""
+        from kapi_twisted.endpoints.watch import watch_timeout
+
+        self.assertEqual(watch_timeout(30, 1800), 30.0)
+        self.assertEqual(watch_timeout(None, 1800, rand=lambda: 0.0), 1800.0)
+        self.assertEqual(watch_timeout(0, 1800, rand=lambda: 0.5), 2700.0)
