@@ -106,7 +106,8 @@ class CreateTests(RegistryTestCase):
         """Namespaces need a DNS label, Services a DNS-1035 label, RBAC only a path segment."""
         err = self.error(self.store("namespaces").create(
             self.ctx, "", {"metadata": {"name": "a.b"}}, WriteOptions()))
-        self.assertIn("a lowercase RFC 1123 label must consist of", err.message)
+        self.assertEqual(err.message, 'Namespace "a.b" is invalid: metadata.name: Invalid value: '
+                                      '"a.b": must not contain dots')
         err = self.error(self.store("services").create(
             self.ctx, "default", {"metadata": {"name": "1abc"}}, WriteOptions()))
         self.assertEqual(

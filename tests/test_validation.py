@@ -12,16 +12,17 @@ class NameRuleTests(unittest.SynchronousTestCase):
         self.assertEqual(v.is_dns1123_subdomain("a.b-c.d"), [])
         self.assertEqual(len(v.is_dns1123_subdomain("A")), 1)
         self.assertEqual(v.is_dns1123_subdomain("a" * 254)[0],
-                         "must be no more than 253 characters")
+                         "must be no more than 253 bytes")
 
     def test_dns_label(self):
         """Labels allow no dots and at most 63 characters."""
         self.assertEqual(v.is_dns1123_label("abc-1"), [])
-        self.assertEqual(v.is_dns1123_label("a.b"), [
+        self.assertEqual(v.is_dns1123_label("a.b"), ["must not contain dots"])
+        self.assertEqual(v.is_dns1123_label("a_b"), [
             "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
             "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
             "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"])
-        self.assertEqual(v.is_dns1123_label("a" * 64), ["must be no more than 63 characters"])
+        self.assertEqual(v.is_dns1123_label("a" * 64), ["must be no more than 63 bytes"])
 
     def test_dns1035_label(self):
         """DNS-1035 labels must start with a letter."""
@@ -51,13 +52,14 @@ class QualifiedNameTests(unittest.SynchronousTestCase):
     def test_invalid(self):
         """Empty parts, long names, bad prefixes and extra slashes are reported."""
         self.assertEqual(v.is_qualified_name("/a"), ["prefix part must be non-empty"])
-        self.assertEqual(v.is_qualified_name("a/"), ["name part must be non-empty"])
+        self.assertEqual(v.is_qualified_name("a/")[0], "name part must be non-empty")
+        self.assertEqual(len(v.is_qualified_name("a/")), 2)
         self.assertEqual(v.is_qualified_name("a" * 64)[0],
-                         "name part must be no more than 63 characters")
+                         "name part must be no more than 63 bytes")
         self.assertTrue(v.is_qualified_name("Bad_/x")[0].startswith(
             "prefix part a lowercase RFC 1123 subdomain"))
         self.assertTrue(v.is_qualified_name("a/b/c")[0].startswith(
-            "a qualified name must consist of"))
+            "a valid label key must consist of"))
 
     def test_label_values(self):
         """Label values may be empty, at most 63 characters, alphanumeric at both ends."""
@@ -65,7 +67,7 @@ class QualifiedNameTests(unittest.SynchronousTestCase):
         self.assertEqual(v.is_valid_label_value("a-b_c.d"), [])
         self.assertEqual(len(v.is_valid_label_value("-a")), 1)
         self.assertEqual(v.is_valid_label_value("a" * 64)[0],
-                         "must be no more than 63 characters")
+                         "must be no more than 63 bytes")
 
 
 class MetadataTests(unittest.SynchronousTestCase):

@@ -154,7 +154,7 @@ def _regex_error(msg: str, fmt: str, *examples: str) -> str:
 
 
 def _max_len_error(n: int) -> str:
-    return f"must be no more than {n} characters"
+    return f"must be no more than {n} bytes"
 
 
 EMPTY_ERROR = "must be non-empty"
@@ -197,7 +197,11 @@ def is_dns1123_label(value: str) -> List[str]:
     if len(value) > 63:
         errs.append(_max_len_error(63))
     if not _DNS1123_LABEL.match(value):
-        errs.append(_regex_error(DNS1123_LABEL_MSG, DNS1123_LABEL_FMT, "my-name", "123-abc"))
+        if _DNS1123_SUBDOMAIN.match(value):
+            # A valid subdomain that is no label: it has dots.
+            errs.append("must not contain dots")
+        else:
+            errs.append(_regex_error(DNS1123_LABEL_MSG, DNS1123_LABEL_FMT, "my-name", "123-abc"))
     return errs
 
 
@@ -232,7 +236,7 @@ def is_qualified_name(value: str) -> List[str]:
             errs.extend("prefix part " + m for m in is_dns1123_subdomain(prefix))
     else:
         return [
-            "a qualified name "
+            "a valid label key "
             + _regex_error(QUALIFIED_NAME_MSG, QUALIFIED_NAME_FMT, "MyName", "my.name", "123-abc")
             + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
         ]
@@ -240,7 +244,7 @@ def is_qualified_name(value: str) -> List[str]:
         errs.append("name part " + EMPTY_ERROR)
     elif len(name) > 63:
         errs.append("name part " + _max_len_error(63))
-    if name and not _QUALIFIED_NAME.match(name):
+    if not _QUALIFIED_NAME.match(name):
         errs.append(
             "name part "
             + _regex_error(QUALIFIED_NAME_MSG, QUALIFIED_NAME_FMT, "MyName", "my.name", "123-abc")
