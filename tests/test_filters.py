@@ -151,6 +151,20 @@ class BodyLimitTests(ChainTestCase):
         self.assertEqual(response.code, 413)
         self.assertEqual(response.body, self.TOO_LARGE)
 
+    def test_oversized_body_not_kept(self) -> None:
+        """The bytes of an oversized body are dropped as they arrive, not buffered."""
+        kept = []
+        original = self.server.chain.filters[-1]
+
+        def spy(request, on_finish):
+            kept.append(request.content.seek(0, 2))
+            return original(request, on_finish)
+
+        self.server.chain.filters[-1] = spy
+        response = self.server.request(b"POST", CONFIGMAPS, ALICE, b"x" * (self.LIMIT + 10))
+        self.assertEqual(response.code, 413)
+        self.assertEqual(kept, [0])
+
     def test_body_at_limit(self) -> None:
         """A body of exactly 3 MiB is accepted."""
         response = self.server.request(b"POST", CONFIGMAPS, ALICE, b"x" * self.LIMIT)

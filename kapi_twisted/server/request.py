@@ -11,6 +11,8 @@ from typing import Any, List, Optional
 
 from twisted.web.server import Request
 
+from kapi_twisted.apierrors import MAX_REQUEST_BODY_BYTES
+
 # kube-apiserver's WithWarningRecorder limits.
 _WARNINGS_TOTAL_RUNES = 4096
 _WARNING_TRUNCATED_RUNES = 256
@@ -34,6 +36,23 @@ class APIRequest(Request):
     audit_id: str = ""
     timed_out: bool = False
     long_running: bool = False
+
+    max_body_bytes: int = MAX_REQUEST_BODY_BYTES
+    body_too_large: bool = False
+    _body_received: int = 0
+
+    def handleContentChunk(self, data: bytes) -> None:
+        """
+        Keep the body unless it grows past C{max_body_bytes}: then drop it (the
+        filter chain answers 413), so an oversized upload costs no memory or disk.
+        """
+        self._body_received += len(data)
+        if self._body_received <= self.max_body_bytes:
+            super().handleContentChunk(data)
+        elif not self.body_too_large:
+            self.body_too_large = True
+            self.content.seek(0)
+            self.content.truncate()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
