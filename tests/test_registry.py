@@ -377,12 +377,21 @@ class UpdateTests(RegistryTestCase):
             400, "the name of the object (b) does not match the name on the URL (a)"))
 
     def test_immutable_fields(self):
-        """Changing uid or creationTimestamp is 422 'field is immutable'."""
-        self.cm("a")
+        """Changing uid is 422 'field is immutable'; a changed creationTimestamp is ignored."""
+        first = self.cm("a").kv.object["metadata"]
         err = self.error(self.update("a", {"metadata": {"name": "a", "uid": "other"}}))
         self.assertEqual(err.code, 422)
         self.assertEqual(err.message, 'ConfigMap "a" is invalid: metadata.uid: Invalid value: '
                                       '"other": field is immutable')
+        r = self.ok(self.update("a", {"metadata": {
+            "name": "a", "creationTimestamp": "2023-11-14T22:13:20.000+00:00"},
+            "data": {"k": "v"}}))
+        self.assertEqual(r.kv.object["metadata"]["creationTimestamp"],
+                         first["creationTimestamp"])
+        err = self.error(self.update("a", {"metadata": {
+            "name": "a", "deletionTimestamp": "2023-11-14T22:13:20Z"}}))
+        self.assertIn("metadata.deletionTimestamp: Invalid value: \"2023-11-14T22:13:20Z\": "
+                      "field is immutable", err.message)
 
     def test_generation_bumps_on_spec_change_only(self):
         """A Deployment's generation grows on spec changes, not on label changes."""

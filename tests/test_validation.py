@@ -90,7 +90,7 @@ class MetadataTests(unittest.SynchronousTestCase):
         self.assertEqual(errs[0].detail,
                          "finalizer orphan and foregroundDeletion cannot be both set")
         errs = v.validate_finalizers(["bad/key/x"], "metadata.finalizers")
-        self.assertEqual(errs[0].field, "metadata.finalizers[0]")
+        self.assertEqual(errs[0].field, "metadata.finalizers")
 
     def test_update_immutables(self):
         """name, namespace, uid and creationTimestamp may not change on update."""
@@ -154,3 +154,20 @@ class ContinueTokenTests(unittest.SynchronousTestCase):
                      {"v": "meta.k8s.io/v1", "rv": 1, "start": "../secrets/x"}):
             self.assertRaises(InvalidToken, decode_continue, make(body), "/registry/pods/")
         self.assertRaises(InvalidToken, decode_continue, "%%%", "/registry/pods/")
+
+
+class OwnerReferenceTests(unittest.SynchronousTestCase):
+    def test_two_controllers(self):
+        """At most one ownerReference may be the controller."""
+        refs = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": n, "uid": n,
+                 "controller": True} for n in ("a", "b")]
+        errs = v.validate_owner_references(refs, "metadata.ownerReferences")
+        self.assertEqual(errs[0].detail, 'Only one reference can have Controller set to true. '
+                                         'Found "true" in references for ReplicaSet/a and '
+                                         'ReplicaSet/b')
+
+    def test_events_cannot_own(self):
+        """A core Event may not be an owner."""
+        errs = v.validate_owner_references(
+            [{"apiVersion": "v1", "kind": "Event", "name": "e", "uid": "u"}], "m")
+        self.assertEqual(errs[0].detail, "/v1, Kind=Event is disallowed from being an owner")

@@ -566,10 +566,15 @@ class GenericStore:
                 else:
                     new.pop("status", None)
             self.strategy.prepare_for_update(new, old)
-        for field in ("uid", "creationTimestamp", "deletionTimestamp",
-                      "deletionGracePeriodSeconds"):
-            if not meta.get(field) and field in old_meta:
+        # As kube's BeforeUpdate: uid filled in when missing, timestamps kept.
+        if not meta.get("uid") and "uid" in old_meta:
+            meta["uid"] = old_meta["uid"]
+        for field in ("creationTimestamp", "deletionTimestamp"):
+            if old_meta.get(field):
                 meta[field] = old_meta[field]
+        if old_meta.get("deletionGracePeriodSeconds") is not None and \
+                meta.get("deletionGracePeriodSeconds") is None:
+            meta["deletionGracePeriodSeconds"] = old_meta["deletionGracePeriodSeconds"]
         if "generation" in old_meta:
             meta["generation"] = old_meta["generation"]
         else:

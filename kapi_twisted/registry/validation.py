@@ -337,14 +337,11 @@ def validate_finalizers(finalizers: Any, path: str) -> List[FieldError]:
     if not isinstance(finalizers, list):
         return errs
     has_orphan = has_foreground = False
-    for i, f in enumerate(finalizers):
+    for f in finalizers:
         if not isinstance(f, str):
             continue
         for msg in is_qualified_name(f):
-            errs.append(invalid_value(f"{path}[{i}]", f, msg))
-        if "/" not in f and f not in _STANDARD_FINALIZERS:
-            # kube-apiserver only warns about these; accepted.
-            pass
+            errs.append(invalid_value(path, f, msg))
         has_orphan = has_orphan or f == "orphan"
         has_foreground = has_foreground or f == "foregroundDeletion"
     if has_orphan and has_foreground:
@@ -354,32 +351,34 @@ def validate_finalizers(finalizers: Any, path: str) -> List[FieldError]:
     return errs
 
 
-_STANDARD_FINALIZERS = frozenset({"kubernetes", "orphan", "foregroundDeletion"})
-
-
 def validate_owner_references(refs: Any, path: str) -> List[FieldError]:
     errs: List[FieldError] = []
     if not isinstance(refs, list):
         return errs
-    controllers = []
+    first_controller = ""
     for ref in refs:
         if not isinstance(ref, dict):
             continue
         api_version = ref.get("apiVersion") or ""
+        kind = ref.get("kind") or ""
         if not _version_of(api_version):
             errs.append(invalid_value(f"{path}.apiVersion", api_version, "version must not be empty"))
-        if not ref.get("kind"):
-            errs.append(invalid_value(f"{path}.kind", ref.get("kind") or "", "kind must not be empty"))
+        if not kind:
+            errs.append(invalid_value(f"{path}.kind", kind, "must not be empty"))
         if not ref.get("name"):
-            errs.append(invalid_value(f"{path}.name", ref.get("name") or "", "name must not be empty"))
+            errs.append(invalid_value(f"{path}.name", ref.get("name") or "", "must not be empty"))
         if not ref.get("uid"):
-            errs.append(invalid_value(f"{path}.uid", ref.get("uid") or "", "uid must not be empty"))
+            errs.append(invalid_value(f"{path}.uid", ref.get("uid") or "", "must not be empty"))
+        if api_version == "v1" and kind == "Event":
+            errs.append(invalid_value(path, ref, "/v1, Kind=Event is disallowed from being an owner"))
         if ref.get("controller") is True:
-            controllers.append(ref.get("name") or "")
-    if len(controllers) > 1:
-        errs.append(invalid_value(
-            path, refs, "Only one reference can have Controller set to true. Found \"true\" in "
-            "references for " + " and ".join(controllers)))
+            name = f"{kind}/{ref.get('name') or ''}"
+            if first_controller:
+                errs.append(invalid_value(
+                    path, refs, "Only one reference can have Controller set to true. Found "
+                    f'"true" in references for {first_controller} and {name}'))
+            else:
+                first_controller = name
     return errs
 
 
@@ -459,6 +458,9 @@ def validate_object_meta_update(
         e = _immutable(new.get(field) or "", old.get(field) or "", f"{path}.{field}")
         if e is not None:
             errs.append(e)
+    for field in ("deletionTimestamp", "deletionGracePeriodSeconds"):
+        if new.get(field) != old.get(field):
+            errs.append(invalid_value(f"{path}.{field}", new.get(field), "field is immutable"))
     return errs
 
 
