@@ -475,3 +475,39 @@ class ServerChainTests(TestCase):
         port = port_of(server.serving)
         yield server.stopService()
         self.assertTrue((yield deferToThread(_connect_refused, port)))
+
+
+class KeepAliveTests(TestCase):
+    @inlineCallbacks
+    def test_tcp_keepalive_on_accepted_sockets(self):
+        """Accepted connections have TCP keep-alive on, probing after 3 minutes idle."""
+        serving = yield start_serving(self)
+        served: Deferred = Deferred()
+        release: Deferred = Deferred()
+
+        def client(port):
+            with tls_connect(port, client_context(alpn=["http/1.1"])) as sock:
+                http11_get(sock, "/healthz")
+                reactor.callFromThread(served.callback, None)
+                threads_wait(release)
+
+        done = deferToThread(client, port_of(serving))
+        yield served
+        [connection] = list(serving.site.connections)
+        sock = connection.transport.transport.getHandle()
+        try:
+            self.assertTrue(sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
+            if hasattr(socket, "TCP_KEEPIDLE"):
+                self.assertEqual(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE), 180)
+        finally:
+            release.callback(None)
+            yield done
+
+
+def threads_wait(d: Deferred) -> None:
+    """Block a client thread until the reactor fires C{d}."""
+    import threading
+
+    event = threading.Event()
+    reactor.callFromThread(d.addCallback, lambda _: event.set())
+    event.wait(10)

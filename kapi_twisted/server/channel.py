@@ -22,6 +22,7 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import ITCPTransport
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
+from twisted.protocols.policies import ProtocolWrapper
 from twisted.web.server import Site
 
 from kapi_twisted.server.http1 import HEADER_TIMEOUT, IDLE_TIMEOUT, HTTP11Channel
@@ -47,8 +48,9 @@ class ServingLimits:
 def enable_keepalive(transport: Any, period: int) -> None:
     """SO_KEEPALIVE with probes after C{period} seconds idle, where the platform allows."""
     tcp = transport
-    # Below TLS: the TCP transport owns the socket.
-    while not ITCPTransport.providedBy(tcp) and getattr(tcp, "transport", None) is not None:
+    # Below TLS (a protocol wrapper that also claims ITCPTransport) the TCP
+    # transport owns the socket.
+    while isinstance(tcp, ProtocolWrapper):
         tcp = tcp.transport
     if not ITCPTransport.providedBy(tcp):
         return
