@@ -115,7 +115,7 @@ class CompiledRule:
                 self.uses_old_self = _uses_old_self(ast)
                 self.program = env.program(ast, functions=FUNCTIONS)
             except CELParseError as e:
-                self.error = "compilation failed: " + _parse_error(e)
+                self.error = "compilation failed: " + _parse_error(e, self.rule)
             except Exception as e:  # pragma: no cover - celpy internals
                 self.error = f"compilation failed: {e}"
         if self.message_expression.strip():
@@ -123,7 +123,7 @@ class CompiledRule:
                 ast = env.compile(self.message_expression)
                 self.message_program = env.program(ast, functions=FUNCTIONS)
             except CELParseError as e:
-                self.message_error = "messageExpression compilation failed: " + _parse_error(e)
+                self.message_error = "messageExpression compilation failed: " + _parse_error(e, self.message_expression)
 
     def error_string(self) -> str:
         """kube's C{ruleErrorString}: the message if any, else the rule."""
@@ -144,13 +144,15 @@ def _uses_old_self(ast: Any) -> bool:
     )
 
 
-def _parse_error(e: CELParseError) -> str:
-    text = str(e.args[0]) if e.args else str(e)
-    lines = [ln for ln in text.splitlines()]
-    detail = " | ".join(ln for ln in lines if ln.strip())
+def _parse_error(e: CELParseError, source: str) -> str:
+    """A syntax error in cel-go's layout (cel-python's own wording is not cel-go's)."""
     line = getattr(e, "line", None) or 1
     col = getattr(e, "column", None) or 0
-    return f"ERROR: <input>:{line}:{col}: Syntax error: {detail}"
+    lines = source.splitlines() or [""]
+    src = lines[min(line, len(lines)) - 1]
+    col = max(0, min(col, len(src)))
+    return (f"ERROR: <input>:{line}:{col + 1}: Syntax error: unexpected input\n"
+            f" | {src}\n | {'.' * col}^")
 
 
 def normalize_field_path(fp: str) -> str:
