@@ -511,3 +511,38 @@ def threads_wait(d: Deferred) -> None:
     event = threading.Event()
     reactor.callFromThread(d.addCallback, lambda _: event.set())
     event.wait(10)
+
+
+class CloseTests(TestCase):
+    @inlineCallbacks
+    def test_stop_service_closes_open_connections(self):
+        """Stopping serving closes open HTTP/1.1 and HTTP/2 connections promptly, mid-request too."""
+        resource = EchoResource()
+        serving = yield start_serving(self, resource=resource)
+        port = port_of(serving)
+
+        def h1(port):
+            with tls_connect(port, client_context(alpn=["http/1.1"])) as sock:
+                sock.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+                return sock.recv(65536)
+
+        def h2_idle(port):
+            with tls_connect(port, client_context(alpn=["h2"])) as sock:
+                client = H2Client(sock)
+                client.wait_for(lambda e: isinstance(e, h2.events.RemoteSettingsChanged))
+                reactor.callFromThread(h2_ready.callback, None)
+                try:
+                    client.wait_for(lambda e: isinstance(e, h2.events.ConnectionTerminated))
+                except ConnectionError:
+                    return "closed"
+                return "goaway"
+
+        h2_ready: Deferred = Deferred()
+        first = deferToThread(h1, port)
+        second = deferToThread(h2_idle, port)
+        yield resource.when_slow_arrives()
+        yield h2_ready
+        yield serving.stopService()
+        self.assertEqual(serving.site.connections, set())
+        self.assertEqual((yield first), b"")
+        self.assertIn((yield second), ("goaway", "closed"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from typing import Any, Optional, Set
+from typing import Any, List, Optional, Set
 
 from OpenSSL import SSL
 from twisted.internet.defer import Deferred, succeed
@@ -83,7 +83,7 @@ class ServingSite(Site):
         self.http2 = http2
         self.connections: Set[NegotiatingChannel] = set()
         self.draining = False
-        self._all_closed: list = []
+        self._all_closed: List[Deferred] = []
 
     def buildProtocol(self, addr: Any) -> "NegotiatingChannel":
         return NegotiatingChannel(self)
@@ -128,8 +128,13 @@ class ServingSite(Site):
         for connection in list(self.connections):
             connection.close()
         timer = self.reactor.callLater(CLOSE_GRACE, self._abort_all)
-        d.addBoth(lambda result: (timer.cancel() if timer.active() else None, result)[1])
-        return d
+
+        def closed(result: Any) -> Any:
+            if timer.active():
+                timer.cancel()
+            return result
+
+        return d.addBoth(closed)
 
     def _abort_all(self) -> None:
         for connection in list(self.connections):
