@@ -492,8 +492,8 @@ class DeleteTests(RegistryTestCase):
         err = self.error(self.delete("a", precondition_uid="nope"))
         self.assertEqual(err.code, 409)
         self.assertTrue(err.message.startswith(
-            'Operation cannot be fulfilled on configmaps "a": Precondition failed: UID in '
-            "precondition: nope, UID in object meta: "))
+            'Operation cannot be fulfilled on ConfigMap "a": the UID in the precondition (nope) '
+            "does not match the UID in record ("), err.message)
         err = self.error(self.delete("a", precondition_resource_version="999"))
         self.assertEqual(err.code, 409)
 
@@ -558,12 +558,22 @@ class SubresourceAndOptionTests(RegistryTestCase):
         self.assertNotIn(("", "configmaps"), allowed)
         self.assertNotIn(("apps", "deployments"), allowed)
 
-    def test_versioned_put_of_missing_never_creates(self):
-        """A PUT with a resourceVersion of a missing Lease is 404, not a create."""
-        err = self.error(self.store("leases", "coordination.k8s.io").update(
+    def test_versioned_put_of_missing_creates(self):
+        """A PUT with a resourceVersion of a missing Lease creates it, as kube does."""
+        r = self.ok(self.store("leases", "coordination.k8s.io").update(
             self.ctx, "default", "l", {"metadata": {"name": "l", "resourceVersion": "3"}},
             WriteOptions()))
-        self.assertEqual(err.code, 404)
+        self.assertTrue(r.created)
+        self.assertNotEqual(r.kv.object["metadata"]["resourceVersion"], "3")
+
+    def test_create_over_terminating_object(self):
+        """Creating a name whose object is terminating says so."""
+        self.create("configmaps", "default", {"metadata": {"name": "a",
+                                                           "finalizers": ["x.io/f"]}})
+        self.ok(self.store("configmaps").delete(self.ctx, "default", "a", DeleteOptions()))
+        err = self.error(self.store("configmaps").create(
+            self.ctx, "default", {"metadata": {"name": "a"}}, WriteOptions()))
+        self.assertEqual(err.message, 'object is being deleted: configmaps "a" already exists')
 
     def test_metadata_of_wrong_type_is_400(self):
         """Metadata of the wrong JSON type is 400 with Go's decoding message."""

@@ -503,12 +503,18 @@ class GenericStore:
                     return WriteResult(kv=kv, created=True)
             if exists and attempt + 1 < attempts:
                 meta["name"] = _generate_name(meta["generateName"])
+        err = apierrors.already_exists(self.info.plural, meta["name"], self.info.group)
         if generated:
-            err = apierrors.already_exists(self.info.plural, meta["name"], self.info.group)
             err.message += ", the server was not able to generate a unique name for the object"
             err.details["retryAfterSeconds"] = 1
-            raise err
-        raise apierrors.already_exists(self.info.plural, meta["name"], self.info.group)
+        try:
+            existing = yield self.storage.get(self.keys.key(namespace, meta["name"]))
+        except st.StorageError:
+            pass
+        else:
+            if (existing.object.get("metadata") or {}).get("deletionTimestamp"):
+                err.message = f"object is being deleted: {err.message}"
+        raise err
 
     # -- update and patch ------------------------------------------------------------
 
@@ -544,8 +550,10 @@ class GenericStore:
         if wanted_rv and wanted_rv != old_meta.get("resourceVersion"):
             raise self._conflict(name)
         if not wanted_rv and not self.strategy.allow_unconditional_update:
-            raise self._invalid(name, [v.invalid_value(
-                "metadata.resourceVersion", 0, "must be specified for an update")])
+            # kube names the resource where the kind belongs here.
+            raise v.invalid(self.info.plural, name, [v.invalid_value(
+                "metadata.resourceVersion", 0, "must be specified for an update")],
+                self.info.group)
         if self.info.namespaced and not meta.get("namespace"):
             meta["namespace"] = namespace
         if not self.info.namespaced:
@@ -661,11 +669,11 @@ class GenericStore:
             self._check_update_body(namespace, name, obj)
             obj = copy.deepcopy(obj)
             self._field_validation(ctx, obj, options)
-            if (obj.get("metadata") or {}).get("resourceVersion"):
-                # A versioned PUT never creates.
-                create_body = None
-            else:
-                create_body = obj
+            create_body = copy.deepcopy(obj)
+            create_meta = create_body.get("metadata")
+            if isinstance(create_meta, dict):
+                # Stored without it, as kube's create-on-update does.
+                create_meta.pop("resourceVersion", None)
         except APIError:
             from twisted.internet.defer import fail
             return fail()
@@ -694,17 +702,21 @@ class GenericStore:
 
     def _check_preconditions(self, name: str, obj: Dict[str, Any],
                              options: DeleteOptions) -> None:
+        """As kube's BeforeDelete: a conflict named after the kind, not the resource."""
         meta = obj.get("metadata") or {}
+        kind = self.info.kind
         if options.precondition_uid and options.precondition_uid != meta.get("uid"):
-            raise self._conflict(name, (
-                f"Precondition failed: UID in precondition: {options.precondition_uid}, "
-                f"UID in object meta: {meta.get('uid', '')}"))
+            raise apierrors.conflict(kind, name, (
+                f"the UID in the precondition ({options.precondition_uid}) does not match the "
+                f"UID in record ({meta.get('uid', '')}). The object might have been deleted and "
+                "then recreated"), self.info.group)
         if (options.precondition_resource_version
                 and options.precondition_resource_version != meta.get("resourceVersion")):
-            raise self._conflict(name, (
-                "Precondition failed: ResourceVersion in precondition: "
-                f"{options.precondition_resource_version}, ResourceVersion in object meta: "
-                f"{meta.get('resourceVersion', '')}"))
+            raise apierrors.conflict(kind, name, (
+                "the ResourceVersion in the precondition "
+                f"({options.precondition_resource_version}) does not match the ResourceVersion "
+                f"in record ({meta.get('resourceVersion', '')}). The object might have been "
+                "modified"), self.info.group)
 
     @inlineCallbacks
     def delete(self, ctx: RequestContext, namespace: str, name: str,
