@@ -211,3 +211,36 @@ class WriteOptionsTests(RegistryTestCase):
             'CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: ["Some"]: '
             'supported values: "All"')))
         self.assertIsInstance(WriteOptions(), WriteOptions)
+
+
+class NarrowedListTests(RegistryTestCase):
+    def test_name_selector_reads_one_key(self):
+        """A metadata.name selector lists just that object, not its name-prefixed siblings."""
+        self.cm("a")
+        self.cm("ab")
+        self.cm("a", namespace="other")
+        store = self.store("configmaps")
+        from kapi_twisted.registry.store import Predicate
+        predicate = Predicate(store.info, "", "metadata.name=a")
+        self.assertEqual(store.scan_prefix("default", predicate),
+                         "/registry/configmaps/default/a")
+        page = self.ok(store.list(self.ctx, "default", ListOptions(field_selector="metadata.name=a")))
+        self.assertEqual(names(page), ["a"])
+        page = self.ok(store.list(self.ctx, "", ListOptions(
+            field_selector="metadata.namespace=other,metadata.name=a")))
+        self.assertEqual([kv.key for kv in page.items], ["/registry/configmaps/other/a"])
+        page = self.ok(store.list(self.ctx, "", ListOptions(field_selector="metadata.name=a")))
+        self.assertEqual(len(page.items), 2)
+
+    def test_name_selector_watch(self):
+        """A watch by name ignores objects whose names merely start with it."""
+        self.cm("a")
+        events = []
+        self.ok(self.store("configmaps").watch(self.ctx, "default", ListOptions(
+            field_selector="metadata.name=a"), events.append))
+        self.clock.advance(0)
+        self.cm("ab")
+        self.ok(self.store("configmaps").update(self.ctx, "default", "a", {"metadata": {
+            "name": "a", "labels": {"x": "y"}}}, WriteOptions()))
+        self.assertEqual([(e.type, e.as_object()["metadata"]["name"]) for e in events],
+                         [("ADDED", "a"), ("MODIFIED", "a")])

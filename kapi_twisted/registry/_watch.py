@@ -220,7 +220,7 @@ class WatchDispatcher:
     @inlineCallbacks
     def _start(self, w: Watch, namespace: str, options: ListOptions, rv: Optional[int]):
         storage = self.store.storage
-        prefix = self.store.keys.list_prefix(namespace)
+        prefix = self.store.scan_prefix(namespace, w._predicate)
         send_initial = options.send_initial_events
         if send_initial is None:
             send_initial = rv in (None, 0)

@@ -378,7 +378,8 @@ class GenericStore:
             current = yield self.storage.current_revision()
             revision = rv if rv > current else None
         try:
-            page = yield self._list_pages(prefix, revision, limit, start_key, predicate)
+            page = yield self._list_pages(prefix, revision, limit, start_key, predicate,
+                                          self.scan_prefix(namespace, predicate))
         except st.CompactedError:
             if from_continue:
                 token = encode_continue(start_key or prefix, prefix, -1)
@@ -390,14 +391,19 @@ class GenericStore:
 
     @inlineCallbacks
     def _list_pages(self, prefix: str, revision: Optional[int], limit: int,
-                    start_key: Optional[str], predicate: Predicate):
-        """Read pages at one revision until C{limit} items match (or none remain)."""
+                    start_key: Optional[str], predicate: Predicate, scan: str = ""):
+        """
+        Read pages at one revision until C{limit} items match (or none remain).
+        C{scan} narrows the keys read (a name or namespace the selector demands);
+        tokens stay relative to the collection's C{prefix}.
+        """
+        scan = scan or prefix
         items: List[Any] = []
         filtering = not predicate.empty
         present = self.present if self._shared_prefix else None
         while True:
             want = limit - len(items) if limit else 0
-            result = yield self.storage.list(prefix, revision, want, start_key)
+            result = yield self.storage.list(scan, revision, want, start_key)
             # Later pages come from the same snapshot.
             revision = result.revision
             batch = result.items
@@ -420,6 +426,23 @@ class GenericStore:
             if not filtering and result.remaining:
                 remaining = result.remaining
         return ListPage(items, str(revision), token, remaining)
+
+    def scan_prefix(self, namespace: str, predicate: Predicate) -> str:
+        """
+        The narrowest key prefix holding everything C{predicate} can match:
+        one object's key for C{metadata.name=x} (kubectl wait/delete), one
+        namespace for C{metadata.namespace=x}, else the collection.
+        """
+        fields = predicate.fields
+        if not fields.empty:
+            if self.info.namespaced and not namespace:
+                wanted_ns = fields.requires_exact("metadata.namespace")
+                if wanted_ns and not v.name_is_dns_label(wanted_ns, False):
+                    namespace = wanted_ns
+            name = fields.requires_exact("metadata.name")
+            if name and (namespace or not self.info.namespaced) and "/" not in name:
+                return self.keys.key(namespace, name)
+        return self.keys.list_prefix(namespace)
 
     # -- watch ---------------------------------------------------------------------
 
