@@ -546,3 +546,24 @@ class CloseTests(TestCase):
         self.assertEqual(serving.site.connections, set())
         self.assertEqual((yield first), b"")
         self.assertIn((yield second), ("goaway", "closed"))
+
+
+class PlainHTTPTests(TestCase):
+    @inlineCallbacks
+    def test_cleartext_request_on_tls_port(self):
+        """A cleartext HTTP request on the TLS port gets Go's 400 explanation."""
+        serving = yield start_serving(self)
+
+        def client(port):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                data = b""
+                while True:
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        return data
+                    data += chunk
+
+        answer = yield deferToThread(client, port_of(serving))
+        self.assertEqual(answer, b"HTTP/1.0 400 Bad Request\r\n\r\n"
+                                 b"Client sent an HTTP request to an HTTPS server.\n")

@@ -42,6 +42,7 @@ from kapi_twisted.server.tls import (
     TLS_VERSIONS,
     CertificateLoadError,
     CertKeyFiles,
+    HTTPSOnlyFactory,
     ReloadingServerTLS,
     TLSSettings,
 )
@@ -186,7 +187,7 @@ class SecureServing(Service):
         factory: Any = self.site
         if spec.secure:
             self.tls = build_tls(self.config, spec)
-            factory = TLSMemoryBIOFactory(self.tls, False, self.site)
+            factory = HTTPSOnlyFactory(TLSMemoryBIOFactory(self.tls, False, self.site))
         if spec.kind in ("ssl", "tcp"):
             endpoint_type = TCP6ServerEndpoint if ":" in spec.interface else TCP4ServerEndpoint
             endpoint = endpoint_type(self.reactor, spec.port, spec.backlog, spec.interface)

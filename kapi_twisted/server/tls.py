@@ -25,6 +25,7 @@ from cryptography.x509.oid import NameOID
 from OpenSSL import SSL
 from twisted.internet.interfaces import IOpenSSLServerConnectionCreator
 from twisted.logger import Logger
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from zope.interface import implementer
 
 log = Logger()
@@ -261,3 +262,33 @@ def _read_client_cas(path: str) -> List[x509.Certificate]:
     except (OSError, ValueError) as e:
         log.warn("Cannot read client CA names from {path}: {error}", path=path, error=str(e))
         return []
+
+
+# Go's answer to a cleartext request on a TLS port (net/http, server.go).
+_PLAIN_HTTP_ANSWER = (
+    b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+_HTTP_METHOD_STARTS = (b"GET /", b"HEAD ", b"POST ", b"PUT /", b"OPTIO", b"DELET", b"PATCH")
+
+
+class _HTTPSOnly(ProtocolWrapper):
+    """
+    Sits below TLS and looks at the first bytes once: a cleartext HTTP
+    request gets Go's 400 answer instead of a TLS alert the client cannot read.
+    """
+
+    def dataReceived(self, data: bytes) -> None:
+        # Looked at once; later reads go straight to TLS.
+        self.dataReceived = self.wrappedProtocol.dataReceived  # type: ignore[method-assign]
+        if data[:5] in _HTTP_METHOD_STARTS:
+            log.debug("Cleartext HTTP request on the TLS port from {peer}",
+                      peer=str(self.getPeer()))
+            self.transport.write(_PLAIN_HTTP_ANSWER)
+            self.transport.loseConnection()
+            return
+        self.wrappedProtocol.dataReceived(data)
+
+
+class HTTPSOnlyFactory(WrappingFactory):
+    """Wraps a TLS factory so cleartext HTTP clients are told what went wrong."""
+
+    protocol = _HTTPSOnly
