@@ -276,6 +276,7 @@ class TLSTests(TestCase):
         event = yield first
         self.assertEqual(len(seen), 1)
         self.assertNotIn("log_failure", event)
+        self.assertEqual(serving.site.tls_handshake_errors, 1)
 
     @inlineCallbacks
     def test_tls12_accepted_by_default(self):

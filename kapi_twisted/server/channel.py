@@ -83,6 +83,8 @@ class ServingSite(Site):
         self.http2 = http2
         self.connections: Set[NegotiatingChannel] = set()
         self.draining = False
+        # For apiserver_tls_handshake_errors_total.
+        self.tls_handshake_errors = 0
         self._all_closed: List[Deferred] = []
 
     def buildProtocol(self, addr: Any) -> "NegotiatingChannel":
@@ -213,6 +215,7 @@ class NegotiatingChannel(Protocol):
         if self.channel is not None:
             self.channel.connectionLost(reason)
         elif reason.check(SSL.Error):
+            self.site.tls_handshake_errors += 1
             log.debug("TLS handshake error from {peer}: {error}",
                       peer=_peer(self.transport), error=_ssl_error_text(reason.value))
 
