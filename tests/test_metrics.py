@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Dict, Optional
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from kapi_twisted.server.metrics import (
     CONTENT_TYPE,
@@ -185,6 +185,15 @@ class MetricsEndpointTests(SynchronousTestCase):
         text = self.scrape()
         self.assertNotIn("nonsense", text)
         self.assertIn('resource="pods"', text)
+
+    def test_process_metrics(self) -> None:
+        """The process's CPU, memory and start time are published too (on Linux)."""
+        if not os.path.exists("/proc/self/stat"):
+            raise SkipTest("process metrics come from /proc, which this system lacks")
+        text = self.scrape()
+        for name in ("process_cpu_seconds_total", "process_resident_memory_bytes",
+                     "process_start_time_seconds"):
+            self.assertIn("\n" + name + " ", text)
 
     def test_registries_are_separate(self) -> None:
         """Two servers in one process keep their own metrics."""

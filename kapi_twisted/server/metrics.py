@@ -18,7 +18,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
@@ -123,6 +123,9 @@ class APIServerMetrics:
         self.known_resource = known_resource
         self.requests = _RequestCollector()
         self.registry.register(self.requests)
+        # process_cpu_seconds_total, process_resident_memory_bytes,
+        # process_start_time_seconds, process_open_fds... as Go's client has.
+        ProcessCollector(registry=self.registry)
         self.current_inflight = Gauge(
             "apiserver_current_inflight_requests",
             "[STABLE] Number of requests currently being served by this apiserver, "
