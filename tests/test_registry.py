@@ -667,3 +667,43 @@ class SharedPrefixTests(RegistryTestCase):
         self.assertEqual(v2["spec"]["metrics"], [{"type": "Resource", "resource": {
             "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}])
         self.assertNotIn("targetCPUUtilizationPercentage", v2["spec"])
+
+
+class RacingWriterTests(RegistryTestCase):
+    def race_once(self, write):
+        """Make the storage run C{write} just before the store's next compare-and-swap."""
+        original = self.storage.update
+        fired = []
+
+        def update(key, value, expected):
+            if not fired:
+                fired.append(True)
+                self.ok(write())
+            return original(key, value, expected)
+
+        self.patch(self.storage, "update", update)
+
+    def test_patch_retries_on_conflict(self):
+        """A patch that loses a race is re-applied to the newer object."""
+        self.cm("a", data={"k": "v"})
+        store = self.store("configmaps")
+        self.race_once(lambda: store.update(self.ctx, "default", "a", {
+            "metadata": {"name": "a"}, "data": {"k": "v", "other": "1"}}, WriteOptions()))
+
+        def add(obj):
+            obj["data"]["mine"] = "1"
+            return obj
+
+        r = self.ok(store.patch(self.ctx, "default", "a", add, WriteOptions()))
+        self.assertEqual(r.kv.object["data"], {"k": "v", "other": "1", "mine": "1"})
+
+    def test_versioned_update_loses_race(self):
+        """A PUT carrying the resourceVersion it read is 409 when another write came first."""
+        kv = self.cm("a").kv
+        store = self.store("configmaps")
+        self.race_once(lambda: store.update(self.ctx, "default", "a", {
+            "metadata": {"name": "a"}, "data": {"k": "other"}}, WriteOptions()))
+        err = self.error(store.update(self.ctx, "default", "a", {"metadata": {
+            "name": "a", "resourceVersion": kv.object["metadata"]["resourceVersion"]},
+            "data": {"k": "mine"}}, WriteOptions()))
+        self.assertEqual(err.code, 409)
