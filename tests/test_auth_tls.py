@@ -106,3 +106,22 @@ class ClientCertificateOverTLSTests(TestCase):
         headers, body = yield deferToThread(blocking)
         self.assertEqual(headers[b":status"], b"200")
         self.assertEqual(json.loads(body)["user"], "kubernetes-admin")
+
+    @inlineCallbacks
+    def test_anonymous_over_http2(self) -> Any:
+        """Anonymous HTTP/2 requests are answered (401 or the public paths) without breaking the stream."""
+
+        def blocking() -> Any:
+            ctx = client_context(self.paths.ca_cert_file, alpn=["h2"])
+            answers = []
+            for path in ("/healthz", PODS):  # one connection each: it may be closed after
+                with tls_connect(port_of(self.serving), ctx) as sock:
+                    client = H2Client(sock)
+                    answers.append(client.response(client.request(path)))
+            return answers
+
+        (health_headers, _), (pods_headers, pods_body) = yield deferToThread(blocking)
+        self.assertEqual(health_headers[b":status"], b"200")
+        self.assertEqual(pods_headers[b":status"], b"401")
+        self.assertEqual(json.loads(pods_body)["reason"], "Unauthorized")
+        self.assertNotIn(b"connection", health_headers)

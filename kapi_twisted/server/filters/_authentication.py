@@ -3,6 +3,11 @@ kube-apiserver's C{WithAuthentication}: the request's user comes from the
 authenticator (client certificate, bearer token, or anonymous on the public
 paths); on success the C{Authorization} header is removed so nothing later
 is tempted to reuse it; otherwise 401 with an C{Unauthorized} Status.
+
+Over HTTP/2, anonymous and refused requests are also marked
+C{Connection: close} (kube-apiserver's UnauthenticatedHTTP2DOSMitigation):
+the HTTP/2 channel may turn that into a GOAWAY after the answer, so an
+unauthenticated client cannot keep a connection with many streams open.
 """
 
 from __future__ import annotations
@@ -32,8 +37,12 @@ class AuthenticationFilter:
             log.info("Unable to authenticate the request: {error}", error=e)
             user = None
         if user is None:
+            if request.clientproto == b"HTTP/2":
+                request.responseHeaders.setRawHeaders(b"connection", [b"close"])
             write_error(request, _UNAUTHORIZED)
             return False
+        if user.is_anonymous and request.clientproto == b"HTTP/2":
+            request.responseHeaders.setRawHeaders(b"connection", [b"close"])
         request.user = user
         request.requestHeaders.removeHeader(b"authorization")
         return True
