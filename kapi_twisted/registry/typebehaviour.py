@@ -1,0 +1,450 @@
+"""
+Per-kind behaviour of built-in types on a write, in one call per write:
+defaulting (L{kapi_twisted.registry.defaults}), the kind's strategy rules
+(initial status, a Job's generated selector, a Namespace's finalizer...) and
+the mutating admission plugins every kube-apiserver runs on pods
+(ServiceAccount, DefaultTolerationSeconds, Priority).
+
+The generic store calls L{prepare_for_create} after it has set the system
+metadata (uid, creationTimestamp, name), L{prepare_for_update} on a
+main-resource update, and L{prepare_for_status_update} on a status write.
+Service IPs and NodePorts are allocated separately, by
+L{kapi_twisted.registry.allocators.ServiceAllocation}, because that needs
+state and an undo.
+
+All functions mutate the object they are given: the caller's own copy.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
+
+from kapi_twisted import apierrors
+
+from .allocators import ServiceAllocation
+from .defaults import apply_defaults
+from .defaults import _quantity
+from .defaults.batch import generate_job_selector
+
+__all__ = [
+    "KindInfo", "CreateContext", "prepare_for_create", "prepare_for_update",
+    "prepare_for_status_update", "initial_status", "pod_qos_class",
+    "default_service_account", "root_ca_config_map", "ROOT_CA_CONFIG_MAP",
+]
+
+JSON = Dict[str, Any]
+
+SERVICE_ACCOUNT_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+TOKEN_VOLUME_PREFIX = "kube-api-access-"
+TOKEN_EXPIRATION_SECONDS = 3607  # an hour plus the kubelet's 7 s of warning
+ROOT_CA_CONFIG_MAP = "kube-root-ca.crt"
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+_DEFAULT_TOLERATION_SECONDS = 300
+_SYSTEM_PRIORITY_CLASSES = {
+    "system-node-critical": 2000001000,
+    "system-cluster-critical": 2000000000,
+}
+_SCHEDULING_GATED_MESSAGE = "Scheduling is blocked due to non-empty scheduling gates"
+
+
+class KindInfo(Protocol):
+    """What we need of a resource (L{kapi_twisted.apis.registry.ResourceInfo} fits)."""
+
+    group: str
+    version: str
+    kind: str
+
+
+@dataclass
+class CreateContext:
+    """
+    What create-time rules need beyond the object.
+
+    @ivar rng: picks the random part of generated volume names.
+    @ivar now: the RFC 3339 time of the write (condition timestamps).
+    @ivar mount_service_account_token: the ServiceAccount admission plugin
+        mounts a projected token volume into pods.
+    @ivar service_account: C{(namespace, name) -> ServiceAccount dict or
+        None}, to check that a pod's ServiceAccount exists (and read its
+        automount and imagePullSecrets); None skips the check.
+    @ivar priority_class: C{name -> PriorityClass dict or None}, for classes
+        besides the two system ones; None knows only those.
+    @ivar default_priority_class: C{() -> PriorityClass dict or None}, the
+        class marked C{globalDefault}.
+    """
+
+    rng: random.Random = field(default_factory=random.Random)
+    now: str = ""
+    mount_service_account_token: bool = True
+    service_account: Optional[Callable[[str, str], Optional[JSON]]] = None
+    priority_class: Optional[Callable[[str], Optional[JSON]]] = None
+    default_priority_class: Optional[Callable[[], Optional[JSON]]] = None
+
+
+# -- entry points ------------------------------------------------------------------------
+
+
+def prepare_for_create(info: KindInfo, obj: JSON,
+                       context: Optional[CreateContext] = None) -> None:
+    """Defaults, admission mutations and create rules of a new object of C{info}'s kind."""
+    context = context or CreateContext()
+    apply_defaults(info.group, info.version, info.kind, obj)
+    hook = _CREATE.get((info.group, info.kind))
+    if hook is not None:
+        hook(obj, context)
+    status = initial_status(info, obj, context.now)
+    if status is not None:
+        obj["status"] = status
+
+
+def prepare_for_update(info: KindInfo, new: JSON, old: JSON) -> None:
+    """Defaults and update rules of a main-resource update (status comes from C{old})."""
+    apply_defaults(info.group, info.version, info.kind, new)
+    hook = _UPDATE.get((info.group, info.kind))
+    if hook is not None:
+        hook(new, old)
+
+
+def prepare_for_status_update(info: KindInfo, new: JSON, old: JSON) -> None:
+    """Defaults of a status write (kube decodes, hence defaults, every body)."""
+    apply_defaults(info.group, info.version, info.kind, new)
+
+
+def initial_status(info: KindInfo, obj: JSON, now: str = "") -> Optional[JSON]:
+    """The status a create starts from, or None to leave the store's rule alone."""
+    key = (info.group, info.kind)
+    if key == ("", "Pod"):
+        return _pod_status(obj, now)
+    if key == ("", "Namespace"):
+        return {"phase": "Active"}
+    if key == ("", "Service"):
+        return {"loadBalancer": {}}
+    if key in (("", "PersistentVolumeClaim"), ("", "PersistentVolume")):
+        return {"phase": "Pending"}
+    if key in _EMPTY_STATUS:
+        return {}
+    return None
+
+
+_EMPTY_STATUS = {
+    ("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"), ("", "ReplicationController"), ("batch", "Job"),
+    ("batch", "CronJob"), ("autoscaling", "HorizontalPodAutoscaler"),
+    ("policy", "PodDisruptionBudget"), ("networking.k8s.io", "Ingress"),
+    ("", "ResourceQuota"),
+}
+
+
+# -- namespaces ----------------------------------------------------------------------------
+
+
+def _namespace_create(obj: JSON, context: CreateContext) -> None:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        spec = obj["spec"] = {}
+    finalizers = spec.get("finalizers")
+    if not isinstance(finalizers, list):
+        finalizers = spec["finalizers"] = []
+    if "kubernetes" not in finalizers:
+        finalizers.append("kubernetes")
+
+
+def _namespace_update(new: JSON, old: JSON) -> None:
+    # spec.finalizers change only through the finalize subresource.
+    old_finalizers = (old.get("spec") or {}).get("finalizers")
+    spec = new.get("spec")
+    if not isinstance(spec, dict):
+        spec = new["spec"] = {}
+    if old_finalizers is None:
+        spec.pop("finalizers", None)
+    else:
+        spec["finalizers"] = list(old_finalizers)
+
+
+# -- jobs ----------------------------------------------------------------------------------
+
+
+def _job_create(obj: JSON, context: CreateContext) -> None:
+    generate_job_selector(obj)
+    # kube defaults again on its way back from storage: a Job without labels
+    # takes its template's (now with the generated ones).
+    meta = obj.setdefault("metadata", {})
+    labels = ((obj["spec"].get("template") or {}).get("metadata") or {}).get("labels")
+    if not meta.get("labels") and isinstance(labels, dict):
+        meta["labels"] = dict(labels)
+
+
+# -- services ------------------------------------------------------------------------------
+
+
+def _service_update(new: JSON, old: JSON) -> None:
+    ServiceAllocation.patch_allocated_values(new, old)
+    ServiceAllocation.drop_type_dependent_fields(new, old)
+
+
+# -- pods ----------------------------------------------------------------------------------
+
+
+def _pod_name(obj: JSON) -> str:
+    meta = obj.get("metadata") or {}
+    return meta.get("name") or meta.get("generateName") or ""
+
+
+def _forbidden(obj: JSON, message: str) -> apierrors.APIError:
+    return apierrors.forbidden("pods", _pod_name(obj), message)
+
+
+def _pod_create(obj: JSON, context: CreateContext) -> None:
+    spec = obj.setdefault("spec", {})
+    _admit_service_account(obj, spec, context)
+    _admit_default_tolerations(spec)
+    _admit_priority(obj, spec, context)
+
+
+def _admit_service_account(obj: JSON, spec: JSON, context: CreateContext) -> None:
+    meta = obj.get("metadata") or {}
+    if (meta.get("annotations") or {}).get("kubernetes.io/config.mirror") is not None:
+        return  # mirror pods belong to a kubelet
+    name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    spec["serviceAccountName"] = name
+    spec["serviceAccount"] = name
+    account: Optional[JSON] = None
+    if context.service_account is not None:
+        namespace = meta.get("namespace") or ""
+        account = context.service_account(namespace, name)
+        if account is None:
+            raise _forbidden(obj, f"error looking up service account {namespace}/{name}: "
+                                  f'serviceaccount "{name}" not found')
+    if context.mount_service_account_token and _should_automount(spec, account):
+        _mount_token(spec, context.rng)
+    if account is not None and not spec.get("imagePullSecrets"):
+        secrets = account.get("imagePullSecrets")
+        if secrets:
+            spec["imagePullSecrets"] = [dict(s) for s in secrets if isinstance(s, dict)]
+
+
+def _should_automount(spec: JSON, account: Optional[JSON]) -> bool:
+    if spec.get("automountServiceAccountToken") is not None:
+        return bool(spec["automountServiceAccountToken"])
+    if account is not None and account.get("automountServiceAccountToken") is not None:
+        return bool(account["automountServiceAccountToken"])
+    return True
+
+
+def token_volume(name: str) -> JSON:
+    """The projected volume the ServiceAccount admission plugin adds."""
+    return {
+        "name": name,
+        "projected": {
+            "defaultMode": 0o644,
+            "sources": [
+                {"serviceAccountToken": {"expirationSeconds": TOKEN_EXPIRATION_SECONDS,
+                                         "path": "token"}},
+                {"configMap": {"name": ROOT_CA_CONFIG_MAP,
+                               "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {"downwardAPI": {"items": [{
+                    "path": "namespace",
+                    "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
+                }]}},
+            ],
+        },
+    }
+
+
+def _mount_token(spec: JSON, rng: random.Random) -> None:
+    volumes = spec.get("volumes")
+    if not isinstance(volumes, list):
+        volumes = []
+    volume_name = ""
+    for vol in volumes:
+        if isinstance(vol, dict) and str(vol.get("name") or "").startswith(TOKEN_VOLUME_PREFIX):
+            volume_name = vol["name"]
+            break
+    has_volume = bool(volume_name)
+    if not volume_name:
+        volume_name = TOKEN_VOLUME_PREFIX + "".join(rng.choice(_NAME_CHARS) for _ in range(5))
+    needs_volume = False
+    for key in ("initContainers", "containers"):
+        for c in spec.get(key) or ():
+            if not isinstance(c, dict):
+                continue
+            mounts = c.get("volumeMounts")
+            if not isinstance(mounts, list):
+                mounts = []
+            if any(isinstance(m, dict) and m.get("mountPath") == SERVICE_ACCOUNT_MOUNT_PATH
+                   for m in mounts):
+                continue
+            mounts.append({"name": volume_name, "readOnly": True,
+                           "mountPath": SERVICE_ACCOUNT_MOUNT_PATH})
+            c["volumeMounts"] = mounts
+            needs_volume = True
+    if needs_volume and not has_volume:
+        volumes.append(token_volume(volume_name))
+        spec["volumes"] = volumes
+
+
+def _admit_default_tolerations(spec: JSON) -> None:
+    tolerations = spec.get("tolerations")
+    if not isinstance(tolerations, list):
+        tolerations = []
+    wanted = {"node.kubernetes.io/not-ready": True, "node.kubernetes.io/unreachable": True}
+    for t in tolerations:
+        if not isinstance(t, dict):
+            continue
+        key, effect = t.get("key") or "", t.get("effect") or ""
+        if effect in ("", "NoExecute"):
+            for taint in wanted:
+                if key in ("", taint):
+                    wanted[taint] = False
+    for taint, missing in wanted.items():
+        if missing:
+            tolerations.append({"key": taint, "operator": "Exists", "effect": "NoExecute",
+                                "tolerationSeconds": _DEFAULT_TOLERATION_SECONDS})
+    if tolerations:
+        spec["tolerations"] = tolerations
+
+
+def _admit_priority(obj: JSON, spec: JSON, context: CreateContext) -> None:
+    class_name = spec.get("priorityClassName") or ""
+    preemption = "PreemptLowerPriority"
+    if not class_name:
+        pc = context.default_priority_class() if context.default_priority_class else None
+        if pc is not None:
+            class_name = (pc.get("metadata") or {}).get("name") or ""
+            spec["priorityClassName"] = class_name
+            priority = int(pc.get("value") or 0)
+            preemption = pc.get("preemptionPolicy") or preemption
+        else:
+            priority = 0
+    elif class_name in _SYSTEM_PRIORITY_CLASSES:
+        priority = _SYSTEM_PRIORITY_CLASSES[class_name]
+    else:
+        pc = context.priority_class(class_name) if context.priority_class else None
+        if pc is None:
+            raise _forbidden(obj, f"no PriorityClass with name {class_name} was found")
+        priority = int(pc.get("value") or 0)
+        preemption = pc.get("preemptionPolicy") or preemption
+    given = spec.get("priority")
+    if given is not None and given != priority:
+        raise _forbidden(obj, f"the integer value of priority ({given}) must not be provided "
+                              "in pod spec; priority admission controller computed "
+                              f"{priority} from the given PriorityClass name")
+    given_policy = spec.get("preemptionPolicy")
+    if given_policy is not None and given_policy != preemption:
+        raise _forbidden(obj, f"the string value of PreemptionPolicy ({given_policy}) must not "
+                              "be provided in pod spec; priority admission controller computed "
+                              f"{preemption} from the given PriorityClass name")
+    spec["priority"] = priority
+    spec["preemptionPolicy"] = preemption
+
+
+def _pod_status(obj: JSON, now: str) -> JSON:
+    spec = obj.get("spec") or {}
+    status: JSON = {"phase": "Pending", "qosClass": pod_qos_class(spec)}
+    if spec.get("schedulingGates"):
+        status["conditions"] = [{
+            "type": "PodScheduled",
+            "status": "False",
+            "lastProbeTime": None,
+            "lastTransitionTime": now or None,
+            "reason": "SchedulingGated",
+            "message": _SCHEDULING_GATED_MESSAGE,
+        }]
+    return status
+
+
+_QOS_RESOURCES = ("cpu", "memory")
+
+
+def _quantities(rl: Any) -> Dict[str, Fraction]:
+    out: Dict[str, Fraction] = {}
+    if not isinstance(rl, dict):
+        return out
+    for name, q in rl.items():
+        if name not in _QOS_RESOURCES or q is None:
+            continue
+        try:
+            out[name] = _quantity.value_of(q)[0]
+        except _quantity.QuantityError:
+            continue
+    return out
+
+
+def pod_qos_class(spec: JSON) -> str:
+    """Guaranteed, Burstable or BestEffort, as kube's C{GetPodQOS} computes it."""
+    pod_resources = spec.get("resources") if isinstance(spec.get("resources"), dict) else None
+    if pod_resources and (_quantities(pod_resources.get("requests"))
+                          or _quantities(pod_resources.get("limits"))):
+        requests = {k: v for k, v in _quantities(pod_resources.get("requests")).items() if v > 0}
+        limits = {k: v for k, v in _quantities(pod_resources.get("limits")).items() if v > 0}
+        guaranteed = all(r in limits for r in _QOS_RESOURCES)
+    else:
+        requests, limits = {}, {}
+        guaranteed = True
+        containers = list(spec.get("initContainers") or ()) + list(spec.get("containers") or ())
+        for c in containers:
+            resources = (c or {}).get("resources") or {}
+            for name, value in _quantities(resources.get("requests")).items():
+                if value > 0:
+                    requests[name] = requests.get(name, 0) + value
+            found = set()
+            for name, value in _quantities(resources.get("limits")).items():
+                if value > 0:
+                    found.add(name)
+                    limits[name] = limits.get(name, 0) + value
+            if not all(r in found for r in _QOS_RESOURCES):
+                guaranteed = False
+    if not requests and not limits:
+        return "BestEffort"
+    if guaranteed:
+        for name, req in requests.items():
+            if limits.get(name) != req:
+                guaranteed = False
+                break
+    if guaranteed and len(requests) == len(limits):
+        return "Guaranteed"
+    return "Burstable"
+
+
+# -- what kube-controller-manager puts in every namespace ------------------------------------
+
+
+def default_service_account(namespace: str) -> JSON:
+    """The C{default} ServiceAccount the serviceaccount controller creates."""
+    return {"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "default", "namespace": namespace}}
+
+
+def root_ca_config_map(namespace: str, ca_pem: str) -> JSON:
+    """The C{kube-root-ca.crt} ConfigMap the root-ca-cert-publisher controller creates."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": ROOT_CA_CONFIG_MAP,
+            "namespace": namespace,
+            "annotations": {
+                "kubernetes.io/description": (
+                    "Contains a CA bundle that can be used to verify the kube-apiserver when "
+                    "using internal endpoints such as the internal service IP or "
+                    "kubernetes.default.svc. No other usage is guaranteed across "
+                    "distributions of Kubernetes clusters."),
+            },
+        },
+        "data": {"ca.crt": ca_pem},
+    }
+
+
+_CREATE: Dict[Tuple[str, str], Callable[[JSON, CreateContext], None]] = {
+    ("", "Namespace"): _namespace_create,
+    ("", "Pod"): _pod_create,
+    ("batch", "Job"): _job_create,
+}
+
+_UPDATE: Dict[Tuple[str, str], Callable[[JSON, JSON], None]] = {
+    ("", "Namespace"): _namespace_update,
+    ("", "Service"): _service_update,
+}
