@@ -105,6 +105,10 @@ class KubeAPIServerService(MultiService):
         """The URL clients reach this server at (once L{ready} has fired)."""
         return self.serving.url()
 
+    def advertise_address(self) -> tuple:
+        """(host, port) the C{default/kubernetes} Endpoints point at."""
+        return ("127.0.0.1", self.serving.port.getHost().port)
+
     def stopService(self) -> Deferred:
         """
         Graceful termination; the Deferred fires once the listener is closed,
@@ -136,7 +140,10 @@ def create_server_chain(config: ServerConfig, reactor: Any) -> KubeAPIServerServ
     Build the chain (not started): storage -> APIExtensions -> KubeAPI ->
     Aggregator -> secure serving.
     """
+    from kapi_twisted.aggregator import install_root_discovery
+    from kapi_twisted.controlplane import install_builtin_apis
     from kapi_twisted.server.filters import build_handler_chain
+    from kapi_twisted.server.metrics import APIServerMetrics, install_metrics
     from kapi_twisted.server.serving import SecureServing
     from kapi_twisted.storage import build_storage
 
@@ -157,9 +164,16 @@ def create_server_chain(config: ServerConfig, reactor: Any) -> KubeAPIServerServ
     kube = GenericAPIServer("kube-apiserver", apiextensions, top.lifecycle, reactor)
     aggregator = GenericAPIServer("kube-aggregator", kube, top.lifecycle, reactor)
     apiextensions.add_healthz_checks(HealthCheck("etcd", storage.check, group="etcd"))
+    top.apiextensions, top.kube, top.aggregator = apiextensions, kube, aggregator
+
+    top.stores = install_builtin_apis(
+        kube, storage, config, top.long_running, advertise=top.advertise_address
+    )
+    install_root_discovery(aggregator)
+    metrics = APIServerMetrics()
+    install_metrics(aggregator, metrics)
     for server in (apiextensions, kube, aggregator):
         server.setServiceParent(top)
-    top.apiextensions, top.kube, top.aggregator = apiextensions, kube, aggregator
 
     handler = build_handler_chain(
         aggregator.root,
@@ -168,6 +182,7 @@ def create_server_chain(config: ServerConfig, reactor: Any) -> KubeAPIServerServ
         wait_group=top.wait_group,
         long_running=top.long_running,
         reactor=reactor,
+        metrics=metrics,
     )
     serving = SecureServing(
         config, handler, top.lifecycle, reactor, start_after=storage_service.when_ready

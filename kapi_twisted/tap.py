@@ -81,5 +81,7 @@ def makeService(options: Any, reactor: Any = None) -> IService:
     except ConfigError as e:
         raise SystemExit(f"kapi: {e}") from None
     from kapi_twisted.app import create_server_chain
+    from kapi_twisted.server.signals import install_shutdown_handlers
 
+    reactor.callWhenRunning(install_shutdown_handlers, reactor)
     return create_server_chain(config, reactor)
