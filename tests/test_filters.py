@@ -360,3 +360,82 @@ class MethodTests(ChainTestCase):
         self.assertEqual(json.loads(response.body)["reason"], "MethodNotAllowed")
         self.assertIn(b"GET", response.header(b"allow"))
         self.assertEqual(self.server.get(b"/healthz").body, b"ok")
+
+
+class _Policy:
+    """Bob may do nothing; everybody else anything; 'explode' breaks the authorizer."""
+
+    def authorize(self, user, info):
+        if user.name == "bob":
+            return "deny", ""
+        if info.name == "explode":
+            raise RuntimeError("policy store unavailable")
+        if info.name == "maybe":
+            return "no-opinion", "no rule matched"
+        return "allow", ""
+
+
+class AuthorizationTests(ChainTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        from kapi_twisted.server.filters import build_handler_chain
+
+        old = self.server.chain
+        self.server.chain = build_handler_chain(
+            self.app, config=self.server.config, lifecycle=self.server.lifecycle,
+            wait_group=self.server.wait_group, long_running=self.server.long_running,
+            reactor=self.server.clock, authenticator=old.authenticator, authorizer=_Policy())
+        self.server.site.resource = self.server.chain
+
+    def test_allowed(self) -> None:
+        """An allowed request reaches the handler."""
+        self.assertEqual(self.server.get(PODS, ALICE).code, 200)
+
+    def test_forbidden_resource(self) -> None:
+        """A denied resource request is 403 with kube-apiserver's Forbidden Status."""
+        response = self.server.get(b"/apis/apps/v1/namespaces/default/deployments/web", BOB)
+        self.assertEqual(response.code, 403)
+        self.assertEqual(response.header(b"x-content-type-options"), b"nosniff")
+        self.assertEqual(response.json(), {
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": 'deployments.apps "web" is forbidden: User "bob" cannot get resource '
+                       '"deployments" in API group "apps" in the namespace "default"',
+            "reason": "Forbidden",
+            "details": {"name": "web", "group": "apps", "kind": "deployments"},
+            "code": 403})
+
+    def test_forbidden_cluster_scope_with_reason(self) -> None:
+        """Cluster-scoped requests say so; the authorizer's reason is appended."""
+        response = self.server.get(b"/api/v1/nodes/maybe/status", ALICE)
+        self.assertEqual(response.code, 403)
+        self.assertEqual(
+            response.json()["message"],
+            'nodes "maybe" is forbidden: User "alice" cannot get resource "nodes/status" '
+            'in API group "" at the cluster scope: no rule matched')
+
+    def test_forbidden_path(self) -> None:
+        """A denied non-resource request names the path."""
+        response = self.server.get(b"/metrics", BOB)
+        self.assertEqual(response.code, 403)
+        self.assertEqual(response.json()["message"],
+                         'forbidden: User "bob" cannot get path "/metrics"')
+        self.assertEqual(response.json()["details"], {})
+
+    def test_authorizer_error(self) -> None:
+        """An authorizer that fails gives a 500."""
+        response = self.server.get(PODS + b"/explode", ALICE)
+        self.assertEqual(response.code, 500)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_forbidden_message_escaped(self) -> None:
+        """Names with &, < and > are HTML-escaped in the message, not in the reason."""
+        from kapi_twisted.auth import UserInfo
+        from kapi_twisted.server.filters import forbidden
+        from kapi_twisted.server.requestinfo import parse_request_info
+
+        info = parse_request_info("GET", "/healthz/<x>&y")
+        error = forbidden(UserInfo("<eve>"), info, "because <reasons>")
+        self.assertEqual(
+            error.message,
+            'forbidden: User "&lt;eve&gt;" cannot get path "/healthz/&lt;x&gt;&amp;y": '
+            "because <reasons>")

@@ -31,6 +31,7 @@ from twisted.web.server import NOT_DONE_YET, UnsupportedMethod
 from kapi_twisted import apierrors
 from kapi_twisted.server.filters._abort import abort_request
 from kapi_twisted.server.filters._authentication import AuthenticationFilter
+from kapi_twisted.server.filters._authorization import AuthorizationFilter
 from kapi_twisted.server.filters._bodylimit import BodyLimitFilter
 from kapi_twisted.server.filters._deadline import DeadlineFilter
 from kapi_twisted.server.filters._finish import OnFinish
@@ -63,7 +64,7 @@ class HandlerChain(Resource):
     @ivar filters: the filters, in order (see the module docstring).
     @ivar metrics: the L{kapi_twisted.server.metrics.APIServerMetrics} recorded into.
     @ivar authenticator: the request authenticator.
-    @ivar authorizer: reserved for authorization (RBAC, a later issue).
+    @ivar authorizer: the authorizer, or None while there is none (RBAC is a later issue).
     """
 
     isLeaf = True
@@ -168,8 +169,9 @@ def build_handler_chain(
     @param metrics: an L{APIServerMetrics}; a new one if None (C{chain.metrics}).
     @param authenticator: defaults to the one C{config} describes
         (L{kapi_twisted.auth.build_authenticator}).
-    @param authorizer: not used yet (RBAC comes later); everything
-        authenticated is allowed.
+    @param authorizer: decides what each user may do
+        (L{kapi_twisted.server.filters._authorization.Authorizer}); without
+        one (until RBAC exists) every authenticated request is allowed.
     """
     from kapi_twisted.auth import build_authenticator
     from kapi_twisted.config import ServerConfig
@@ -194,7 +196,8 @@ def build_handler_chain(
         # WithAudit and WithImpersonation go here once they exist.
         MaxInFlightFilter(
             config.max_requests_inflight, config.max_mutating_requests_inflight, metrics),
-        # WithAuthorization goes here (see `authorizer`): RBAC is a later issue.
-        BodyLimitFilter(),
     ]
+    if authorizer is not None:
+        filters.append(AuthorizationFilter(authorizer))
+    filters.append(BodyLimitFilter())
     return HandlerChain(handler, filters, metrics, authenticator, authorizer)
