@@ -5,7 +5,6 @@ going away and coming back under a running store.
 """
 
 import json
-import os
 import tempfile
 
 from twisted.internet.defer import inlineCallbacks

@@ -21,10 +21,19 @@ from kapi_twisted.storage.testing import EventCollector, StorageConformanceMixin
 
 
 class SQLiteConformanceTests(StorageConformanceMixin, unittest.TestCase):
-    """The conformance suite on the SQLite backend."""
+    """The conformance suite on the SQLite backend (commits on the writer thread)."""
 
     def make_storage(self):
         return SQLiteStorage(os.path.join(self.mktemp(), "kapi.db"), compaction_interval=0)
+
+
+class SQLiteInlineConformanceTests(StorageConformanceMixin, unittest.TestCase):
+    """The conformance suite on the SQLite backend committing on the reactor thread."""
+
+    def make_storage(self):
+        return SQLiteStorage(
+            os.path.join(self.mktemp(), "kapi.db"), compaction_interval=0, synchronous="NORMAL"
+        )
 
 
 _WRITER = textwrap.dedent(
@@ -33,7 +42,7 @@ _WRITER = textwrap.dedent(
     from twisted.internet import reactor, defer
     from kapi_twisted.storage.sqlite import SQLiteStorage
 
-    store = SQLiteStorage(sys.argv[1], compaction_interval=0)
+    store = SQLiteStorage(sys.argv[1], compaction_interval=0, synchronous=sys.argv[2])
 
     @defer.inlineCallbacks
     def writer(n):
@@ -96,13 +105,15 @@ class SQLiteDurabilityTests(unittest.TestCase):
         return store
 
     @inlineCallbacks
-    def test_kill_9_keeps_acknowledged_writes(self):
-        """Every write acknowledged before kill -9 is there after reopening."""
+    def kill_9_keeps_acknowledged_writes(self, synchronous):
         os.makedirs(os.path.dirname(self.path))
         proto = _Lines(enough=400)
         env = dict(os.environ, PYTHONPATH=_repo_root())
         proc = reactor.spawnProcess(
-            proto, sys.executable, [sys.executable, "-c", _WRITER, self.path], env=env
+            proto,
+            sys.executable,
+            [sys.executable, "-c", _WRITER, self.path, synchronous],
+            env=env,
         )
         yield proto.got_enough
         proc.signalProcess(signal.SIGKILL)
@@ -123,6 +134,14 @@ class SQLiteDurabilityTests(unittest.TestCase):
         self.assertEqual(revs, list(range(1, len(revs) + 1)))
         for kv in result.items:
             self.assertEqual(kv.object["metadata"]["resourceVersion"], str(kv.mod_revision))
+
+    def test_kill_9_keeps_acknowledged_writes(self):
+        """Every write acknowledged before kill -9 is there after reopening."""
+        return self.kill_9_keeps_acknowledged_writes("FULL")
+
+    def test_kill_9_keeps_acknowledged_writes_inline(self):
+        """With synchronous=NORMAL (reactor-thread commits) kill -9 loses no acknowledged write."""
+        return self.kill_9_keeps_acknowledged_writes("NORMAL")
 
     @inlineCallbacks
     def test_restart_resumes_watch(self):

@@ -25,7 +25,7 @@ import os
 import sqlite3
 from typing import Any, Optional
 
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, DeferredLock, fail, succeed
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -75,14 +75,16 @@ DELETE FROM log WHERE rev > ? AND rev <= ? AND (
 """
 
 COMPACT_BATCH = 1000
+CHECKPOINT_ROWS = 2000
 
 
 class _Database:
     """The SQLite side; every method runs on the writer thread."""
 
-    def __init__(self, path: str, synchronous: str) -> None:
+    def __init__(self, path: str, synchronous: str, autocheckpoint: bool = True) -> None:
         self.path = path
         self.synchronous = synchronous
+        self.autocheckpoint = autocheckpoint
         self.conn: Optional[sqlite3.Connection] = None
 
     def _error(self, problem: str) -> StorageFileError:
@@ -137,6 +139,8 @@ class _Database:
                     f"has schema version {version}, newer than this kapi's {SCHEMA_VERSION}"
                 )
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        if not self.autocheckpoint:
+            conn.execute("PRAGMA wal_autocheckpoint=0")
         meta = dict(conn.execute("SELECT name, value FROM meta"))
         rows = conn.execute(
             "SELECT rev, key, create_rev, deleted, value FROM log ORDER BY rev"
@@ -183,6 +187,9 @@ class _Database:
         """Give freed pages back and truncate the write-ahead log."""
         self.conn.execute("PRAGMA incremental_vacuum").fetchall()
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def checkpoint(self) -> None:
+        self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def size(self) -> int:
         total = 0
@@ -234,6 +241,11 @@ class SQLiteStorage(LocalStorage):
     @param compaction_interval: seconds between compactions (0: never).
     @param synchronous: SQLite's C{synchronous} pragma; C{FULL} (default)
         survives power loss, C{NORMAL} only process crashes.
+    @param commit_in_thread: commit on the writer thread (the default with
+        C{FULL}/C{EXTRA}, whose commits wait for the disk) or on the reactor
+        thread at the end of the current turn (the default otherwise: such
+        a commit is a few tens of microseconds, less than a thread hop).
+        Opening, checkpoints and compaction always use the writer thread.
     """
 
     def __init__(
@@ -242,21 +254,31 @@ class SQLiteStorage(LocalStorage):
         reactor: Any = None,
         compaction_interval: float = 300,
         synchronous: str = "FULL",
+        commit_in_thread: Optional[bool] = None,
     ) -> None:
         super().__init__(reactor)
-        if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA", "OFF"):
+        synchronous = synchronous.upper()
+        if synchronous not in ("FULL", "NORMAL", "EXTRA", "OFF"):
             raise ValueError(f"bad synchronous mode {synchronous!r}")
+        if commit_in_thread is None:
+            commit_in_thread = synchronous in ("FULL", "EXTRA")
         self.path = path
-        self._db = _Database(path, synchronous.upper())
+        self._inline = not commit_in_thread
+        self._db = _Database(path, synchronous, autocheckpoint=commit_in_thread)
         self._pool = ThreadPool(minthreads=1, maxthreads=1, name="kapi-sqlite")
+        # One user of the connection at a time: a write batch (inline or on
+        # the thread) or one step of opening, checkpointing or compaction.
+        self._lock = DeferredLock()
         self._queue: list = []
         self._writing: Optional[Deferred] = None
         self._compacting: Optional[Deferred] = None
+        self._unchecked_rows = 0
         self._compactor = PeriodicCompactor(self, compaction_interval, self._reactor)
         self._started = False
 
     def _run(self, f, *args) -> Deferred:
-        return deferToThreadPool(self._reactor, self._pool, f, *args)
+        """Run C{f} on the writer thread, alone on the connection."""
+        return self._lock.run(deferToThreadPool, self._reactor, self._pool, f, *args)
 
     # -- life cycle -----------------------------------------------------------
 
@@ -294,7 +316,7 @@ class SQLiteStorage(LocalStorage):
         return d
 
     def _idle(self) -> Deferred:
-        """Fire once queued writes and any compaction step are finished."""
+        """Fire once queued writes and any compaction are finished."""
         if self._writing is None and self._compacting is None and not self._queue:
             return succeed(None)
         d: Deferred = Deferred()
@@ -310,24 +332,48 @@ class SQLiteStorage(LocalStorage):
         d: Deferred = Deferred()
         self._queue.append((event, row, d))
         if self._writing is None:
-            self._flush()
+            self._schedule()
         return d
+
+    def _schedule(self) -> None:
+        if self._inline:
+            # Commit what this reactor turn wrote, at its end.
+            self._writing = Deferred()
+            self._reactor.callLater(0, self._flush)
+        else:
+            self._flush()
 
     def _flush(self) -> None:
         batch, self._queue = self._queue, []
-        w = self._writing = self._run(self._db.write, [row for _, row, _ in batch])
+        rows = [row for _, row, _ in batch]
+        if self._inline:
+            w = self._lock.run(self._write_inline, rows)
+        else:
+            w = self._run(self._db.write, rows)
+        self._writing = w
         w.addCallbacks(self._written, self._write_failed, (batch,), None, (batch,))
 
+    def _write_inline(self, rows: list) -> None:
+        self._db.write(rows)
+        self._unchecked_rows += len(rows)
+
     def _written(self, _: Any, batch: list) -> None:
-        self._writing = None
         index = self._index
         for event, _, d in batch:
             index.apply(event)
             self._settled(event)
+        # Writes issued by these callbacks queue up for one next batch.
         for event, _, d in batch:
             d.callback(event.kv)
+        self._writing = None
+        if self._unchecked_rows >= CHECKPOINT_ROWS:
+            # Inline commits leave checkpoints (which wait for the disk) to us.
+            self._unchecked_rows = 0
+            self._run(self._db.checkpoint).addErrback(
+                lambda f: _log.warn("checkpoint failed: {e}", e=f.getErrorMessage())
+            )
         if self._queue:
-            self._flush()
+            self._schedule()
 
     def _write_failed(self, failure: Failure, batch: list) -> None:
         self._writing = None
@@ -358,7 +404,7 @@ class SQLiteStorage(LocalStorage):
         return d.addBoth(finished)
 
     def _compact_from(self, after: int, target: int) -> Deferred:
-        # One short transaction per step; write batches queue between steps.
+        # One short transaction per step; write batches go between steps.
         d = self._run(self._db.compact_chunk, after, target)
 
         def next_step(upto):
