@@ -195,6 +195,13 @@ class MetricsEndpointTests(SynchronousTestCase):
                      "process_start_time_seconds"):
             self.assertIn("\n" + name + " ", text)
 
+    def test_tls_handshake_errors(self) -> None:
+        """Failed TLS handshakes counted by the serving site appear as a counter."""
+        errors = [0]
+        self.server.chain.metrics.track_tls_handshake_errors(lambda: errors[0])
+        errors[0] = 3
+        self.assertIn("\napiserver_tls_handshake_errors_total 3.0\n", self.scrape())
+
     def test_registries_are_separate(self) -> None:
         """Two servers in one process keep their own metrics."""
         self.server.get(PODS, ALICE)

@@ -146,6 +146,16 @@ class APIServerMetrics:
         self.current_inflight.labels("readOnly").set_function(read_only)
         self.current_inflight.labels("mutating").set_function(mutating)
 
+    def track_tls_handshake_errors(self, read: Callable[[], int]) -> None:
+        """
+        Publish C{apiserver_tls_handshake_errors_total}, read at scrape time
+        (e.g. C{lambda: serving.site.tls_handshake_errors}).
+        """
+        self.registry.register(_CallbackCounter(
+            "apiserver_tls_handshake_errors_total",
+            "[ALPHA] Number of requests dropped with 'TLS handshake error from' error",
+            read))
+
     def request_labels(self, request: Any, info: RequestInfo) -> Optional[Labels]:
         """The C{REQUEST_LABELS} values of C{request}, or None if it is not recorded."""
         if info.is_resource_request:
@@ -247,6 +257,21 @@ class _RequestCollector:
 
 
 _BUCKET_NAMES = [repr(float(b)) for b in DURATION_BUCKETS] + ["+Inf"]
+
+
+class _CallbackCounter:
+    """An unlabelled counter whose value something else keeps."""
+
+    def __init__(self, name: str, documentation: str, read: Callable[[], int]) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._read = read
+
+    def describe(self) -> List[Any]:
+        return []
+
+    def collect(self) -> Iterator[Any]:
+        yield CounterMetricFamily(self._name, self._documentation, value=self._read())
 
 
 class _WithoutCreated:
