@@ -99,8 +99,7 @@ class CRDTests(SynchronousTestCase):
             'Invalid value: "Cron_Tab": may have mixed case, but should otherwise match: a DNS-1035 label'))
 
     def test_exactly_one_storage_version(self):
-        """Two storage versions are refused, as are duplicate version names (the second
-        storage version is also missing from the stored versions, as in kube-apiserver)."""
+        """Duplicate names and two storage versions are refused (kube also flags storedVersions)."""
         crd = crontab_crd()
         v2 = copy.deepcopy(crd["spec"]["versions"][0])
         crd["spec"]["versions"].append(v2)

@@ -190,6 +190,16 @@ def go_string_slice(values: List[str]) -> str:
     return "[]string{" + ", ".join(go_quote(s) for s in values) + "}"
 
 
+class GoStrings:
+    """A C{[]string} bad value, printed as Go's C{%#v} prints it."""
+
+    def __init__(self, values: Iterable[Any]) -> None:
+        self.values = [str(v) for v in values]
+
+    def go_repr(self) -> str:
+        return go_string_slice(self.values)
+
+
 def go_json(v: Any) -> str:
     """C{json.Marshal} output (compact), as used for non-string enum values."""
     return json.dumps(v, separators=(",", ":"), ensure_ascii=False)

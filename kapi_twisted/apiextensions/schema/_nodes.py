@@ -12,7 +12,7 @@ C{additionalProperties} of the node itself.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, Optional, Union
 
 try:  # RE2 has Go's regexp syntax; the stdlib is the fallback.
     import re2 as _re2
