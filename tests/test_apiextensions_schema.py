@@ -235,3 +235,35 @@ class GoFormattingTests(SynchronousTestCase):
         """Maps and slices print as Go's %#v of decoded JSON."""
         self.assertEqual(go_sharp_v({"b": [1, "x", None], "a": True}),
                          'map[string]interface {}{"a":true, "b":[]interface {}{1, "x", interface {}(nil)}}')
+
+
+class CustomResourceTests(SynchronousTestCase):
+    def check(self, o, old=None, scale=None):
+        from kapi_twisted.apiextensions.schema import validate_custom_resource
+
+        return messages(validate_custom_resource(
+            o, CompiledSchema(CRONTAB), kind="CronTab", api_version="stable.example.com/v1",
+            namespaced=True, old=old, scale=scale))
+
+    def test_type_meta_first(self):
+        """A wrong kind or apiVersion is reported alone."""
+        o = obj({"replicas": 50})
+        o["kind"] = "Other"
+        self.assertEqual(self.check(o), [("kind", 'Invalid value: "Other": must be CronTab')])
+
+    def test_metadata_then_schema(self):
+        """Metadata errors (DNS subdomain names, namespace) come before schema errors."""
+        o = obj({"replicas": 50})
+        o["metadata"] = {"name": "Bad_Name"}
+        got = self.check(o)
+        self.assertEqual([f for f, _ in got], ["metadata.name", "metadata.namespace", "spec.replicas"])
+        self.assertTrue(got[0][1].startswith('Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain'))
+
+    def test_scale_fields(self):
+        """The scale subresource's replica fields must be non-negative integers."""
+        scale = {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas"}
+        o = obj({"replicas": 2})
+        o["metadata"]["namespace"] = "default"
+        o["status"] = {"replicas": -1}
+        self.assertEqual(self.check(o, scale=scale),
+                         [(".status.replicas", "Invalid value: -1: should be a non-negative integer")])

@@ -26,6 +26,10 @@ Public names:
  - L{validate}(obj, schema, old=None), L{prune}(obj, schema) -> (obj, paths),
    L{apply_defaults}(obj, schema) -> obj: one-shot functions over a schema dict
    (compiled through the cache).
+ - L{validate_custom_resource}(obj, schema, kind=, api_version=, namespaced=,
+   old=None, scale=None): type meta, object metadata, schema and scale
+   subresource fields together, in kube-apiserver's order (for callers whose
+   store does not validate the metadata itself); L{validate_scale}.
  - L{compile_node} / L{Node}: the compiled schema tree, used by CRD validation.
 """
 
@@ -35,8 +39,12 @@ from typing import Any, List, Optional, Tuple
 
 from ._nodes import Node, compile_node
 from .compiled import CompiledSchema
+from .resource import validate_custom_resource, validate_scale
 
-__all__ = ["CompiledSchema", "Node", "compile_node", "validate", "prune", "apply_defaults"]
+__all__ = [
+    "CompiledSchema", "Node", "compile_node", "validate", "prune", "apply_defaults",
+    "validate_custom_resource", "validate_scale",
+]
 
 
 def validate(obj: Any, schema: Optional[dict], old: Any = None) -> List[dict]:
