@@ -66,7 +66,7 @@ def stateful_set(obj: JSON) -> None:
         # Written back as full PersistentVolumeClaims.
         claim.setdefault("apiVersion", "v1")
         claim.setdefault("kind", "PersistentVolumeClaim")
-        child(claim, "metadata", create=True)
+        core.template_metadata(claim)
         core.pvc_spec(spec_of(claim))
         status = child(claim, "status", create=True)
         default_str(status, "phase", "Pending")  # type: ignore[arg-type]

@@ -59,7 +59,7 @@ def cron_job(obj: JSON) -> None:
     default(spec, "successfulJobsHistoryLimit", 3)
     default(spec, "failedJobsHistoryLimit", 1)
     template = child(spec, "jobTemplate", create=True)
-    child(template, "metadata", create=True)  # type: ignore[arg-type]
+    core.template_metadata(template)  # type: ignore[arg-type]
     # A JobTemplateSpec's job spec gets only the pod template's defaults.
     job_template_spec = spec_of(template)  # type: ignore[arg-type]
     core.pod_template_spec(child(job_template_spec, "template", create=True))  # type: ignore[arg-type]

@@ -19,7 +19,8 @@ from . import _quantity
 from ._util import JSON, blank, child, default, default_int, default_str, items, spec_of
 
 __all__ = ["DEFAULTERS", "pod_spec", "pod_template_spec", "container", "volume",
-           "resource_list", "pvc_spec", "image_pull_policy", "SERVICE_ACCOUNT_MIRROR"]
+           "resource_list", "pvc_spec", "image_pull_policy", "template_metadata",
+           "SERVICE_ACCOUNT_MIRROR"]
 
 DEFAULT_MODE = 0o644  # 420: secret, configMap, downwardAPI and projected volumes
 TOKEN_EXPIRATION_SECONDS = 3600
@@ -240,9 +241,20 @@ def pod_spec(spec: JSON) -> None:
             spec.pop("serviceAccount", None)
 
 
+def template_metadata(template: JSON) -> JSON:
+    """
+    An embedded ObjectMeta: a Go struct, so always written, and since 1.33
+    without the C{creationTimestamp: null} older clients send.
+    """
+    meta = child(template, "metadata", create=True)
+    if "creationTimestamp" in meta and meta["creationTimestamp"] is None:  # type: ignore[operator]
+        del meta["creationTimestamp"]  # type: ignore[union-attr]
+    return meta  # type: ignore[return-value]
+
+
 def pod_template_spec(template: JSON) -> None:
-    """A C{PodTemplateSpec}: its metadata (a Go struct, always written) and spec."""
-    child(template, "metadata", create=True)
+    """A C{PodTemplateSpec}: its metadata and spec."""
+    template_metadata(template)
     pod_spec(spec_of(template))
 
 
