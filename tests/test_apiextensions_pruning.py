@@ -29,13 +29,13 @@ DEFAULTED = {
 class PruningTests(SynchronousTestCase):
     def test_unknown_fields_dropped(self):
         """A field the schema does not specify is dropped and reported by its path."""
-        o = {"apiVersion": "stable.example.com/v1", "kind": "CronTab", "metadata": {"name": "a", "x": 1},
+        o = {"apiVersion": "stable.example.com/v1", "kind": "CronTab", "metadata": {"name": "a", "labelz": {}},
              "spec": {"cronSpec": "* * * * */5", "image": "my-awesome-cron-image", "junk": {"a": 1}},
              "someRandomField": 42}
         pruned, unknown = prune(o, DEFAULTED)
-        self.assertEqual(unknown, ["someRandomField", "spec.junk"])
+        self.assertEqual(unknown, ["metadata.labelz", "someRandomField", "spec.junk"])
         self.assertEqual(pruned, {"apiVersion": "stable.example.com/v1", "kind": "CronTab",
-                                  "metadata": {"name": "a", "x": 1},
+                                  "metadata": {"name": "a"},
                                   "spec": {"cronSpec": "* * * * */5", "image": "my-awesome-cron-image"}})
 
     def test_list_items(self):
@@ -61,9 +61,9 @@ class PruningTests(SynchronousTestCase):
         schema = {"type": "object", "properties": {"foo": {
             "type": "object", "x-kubernetes-embedded-resource": True,
             "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}}}
-        o = {"foo": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        o = {"foo": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "nam": "q"},
                      "spec": {"containers": []}, "status": {}}}
-        self.assertEqual(prune(o, schema)[1], ["foo.status"])
+        self.assertEqual(prune(o, schema)[1], ["foo.metadata.nam", "foo.status"])
         self.assertEqual(o["foo"], {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
                                     "spec": {"containers": []}})
 

@@ -11,10 +11,11 @@ client config is C{spec.conversion.webhookClientConfig}. We reproduce those
 paths.
 
 Call L{default_crd} first (the v1 defaults kube-apiserver applies when
-decoding), then L{validate_crd}. On create the strategy sets
-C{status.storedVersions} to the storage version before validating; on update
-it appends a new storage version. L{stored_versions} computes that list and
-L{validate_crd} checks the result, so the serving code should store it.
+decoding), then L{validate_crd} (L{validate_crd_status_update} for writes to
+C{/status}). kube-apiserver's strategy resets the status on create and keeps
+the stored status on update, setting C{status.storedVersions} to include the
+storage version; L{validate_crd} checks the status that results, which
+L{stored_versions} computes, so the serving code should store that list.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from ._conversion import validate_conversion
 from ._schema_rules import validate_schema
 from .schema import _fielderr as fe
 
-__all__ = ["validate_crd", "default_crd", "stored_versions", "PRINTER_COLUMN_TYPES"]
+__all__ = ["validate_crd", "validate_crd_status_update", "default_crd", "stored_versions",
+           "PRINTER_COLUMN_TYPES"]
 
 PRINTER_COLUMN_TYPES = ["boolean", "date", "integer", "number", "string"]
 _COLUMN_FORMATS = ["byte", "date", "date-time", "double", "float", "int32", "int64", "password"]
@@ -87,8 +89,11 @@ def validate_crd(crd: dict, old: Optional[dict] = None) -> List[dict]:
     group = spec.get("group") if isinstance(spec.get("group"), str) else ""
     plural = names.get("plural") if isinstance(names.get("plural"), str) else ""
     md = crd.get("metadata") if isinstance(crd.get("metadata"), dict) else {}
-    status = crd.setdefault("status", {}) if isinstance(crd.get("status"), dict) or "status" not in crd else {}
+    # The strategy resets the status on create and keeps the stored one on update
+    # (only the status subresource changes it), adding a new storage version.
+    status = copy.deepcopy((old or {}).get("status") or {}) if old is not None else {}
     status["storedVersions"] = stored_versions(crd, old)
+    crd["status"] = status
 
     def name_rule(name: str, prefix: bool) -> List[str]:
         msgs = meta.name_is_dns_subdomain(name, prefix)
@@ -108,6 +113,14 @@ def validate_crd(crd: dict, old: Optional[dict] = None) -> List[dict]:
     if spec.get("preserveUnknownFields") is True and not old_puf:
         errs.append(fe.invalid("spec.preserveUnknownFields", True,
             "cannot set to true, set x-kubernetes-preserve-unknown-fields to true in spec.versions[*].schema instead"))
+    return errs
+
+
+def validate_crd_status_update(crd: dict, old: dict) -> List[dict]:
+    """The causes of a 422 for an update through C{/status} (conditions, accepted names)."""
+    md = crd.get("metadata") if isinstance(crd.get("metadata"), dict) else {}
+    errs = [e.cause() for e in meta.validate_object_meta_update(md, old.get("metadata") or {}, "metadata")]
+    errs.extend(_validate_names((crd.get("status") or {}).get("acceptedNames") or {}, "status.acceptedNames"))
     return errs
 
 

@@ -18,13 +18,22 @@ __all__ = ["prune", "prune_nulls"]
 
 _META_FIELDS = ("apiVersion", "kind", "metadata")
 
+#: The fields of ObjectMeta; others are dropped from the metadata of custom
+#: objects and embedded resources (kube-apiserver's C{objectmeta.Coerce}).
+OBJECT_META_FIELDS = frozenset({
+    "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
+    "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
+    "annotations", "ownerReferences", "finalizers", "managedFields",
+})
+
 
 def prune(obj: Any, node: Optional[Node], is_resource_root: bool = True) -> List[str]:
     """
     Remove, in place, every field of C{obj} that C{node} does not specify;
     return the sorted paths of the removed fields (C{spec.foo},
     C{spec.items[0].bar}). At a resource root (and in embedded resources)
-    C{apiVersion}, C{kind} and C{metadata} are kept.
+    C{apiVersion}, C{kind} and C{metadata} are kept, minus the fields
+    ObjectMeta does not have (C{metadata.foo}).
     """
     unknown: List[str] = []
     _prune(obj, node, "", unknown, root=is_resource_root, embedded=is_resource_root)
@@ -54,7 +63,10 @@ def _prune(x: Any, s: Optional[Node], parent: str, unknown: List[str],
         for k in list(x):
             v = x[k]
             if embedded and k in _META_FIELDS:
-                if (k == "metadata" and isinstance(v, dict)) or (k != "metadata" and isinstance(v, str)):
+                if k == "metadata" and isinstance(v, dict):
+                    _prune_meta(v, _join(parent, k), unknown)
+                    continue
+                if k != "metadata" and isinstance(v, str):
                     continue
             sub = props.get(k)
             if sub is not None:
@@ -77,6 +89,8 @@ def _skip_prune(x: Any, s: Node, parent: str, unknown: List[str], embedded: bool
         add = s.additional
         for k, v in x.items():
             if embedded and k in _META_FIELDS:
+                if k == "metadata" and isinstance(v, dict):
+                    _prune_meta(v, _join(parent, k), unknown)
                 continue
             sub = props.get(k)
             if sub is not None:
@@ -86,6 +100,12 @@ def _skip_prune(x: Any, s: Node, parent: str, unknown: List[str], embedded: bool
     elif isinstance(x, list) and s.items is not None:
         for i, v in enumerate(x):
             _skip_prune(v, s.items, f"{parent}[{i}]", unknown, s.items.embedded)
+
+
+def _prune_meta(meta: dict, path: str, unknown: List[str]) -> None:
+    for k in [k for k in meta if k not in OBJECT_META_FIELDS]:
+        unknown.append(f"{path}.{k}")
+        del meta[k]
 
 
 def prune_nulls(x: Any, s: Optional[Node]) -> None:
