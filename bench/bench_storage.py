@@ -168,6 +168,42 @@ def bench_list_cost(objects: int = 10000):
 
 
 @defer.inlineCallbacks
+def bench_compaction(tmp: str, keys: int = 200, versions: int = 250):
+    """How long writers wait while SQLite compaction removes superseded rows."""
+    store = SQLiteStorage(os.path.join(tmp, "compact.db"), compaction_interval=0)
+    yield store.start()
+    prefix = "/registry/configmaps/compact/"
+    kvs = yield defer.gatherResults([store.create(prefix + "k%d" % i, obj("k", i)) for i in range(keys)])
+    for v in range(versions):
+        kvs = yield defer.gatherResults(
+            [store.update(kv.key, obj("k", v), kv.mod_revision) for kv in kvs]
+        )
+    before = store.file_size()
+    rows = keys * (versions + 1)
+    target = yield store.current_revision()
+    latencies = []
+    start = time.perf_counter()
+    finished = []
+    compaction = store.compact(target).addBoth(lambda r: finished.append(r))
+    i = 0
+    while not finished:
+        t = time.perf_counter()
+        yield store.create(prefix + "during-%d" % i, obj("d", i))
+        latencies.append(time.perf_counter() - t)
+        i += 1
+    yield compaction
+    took = time.perf_counter() - start
+    after = store.file_size()
+    yield store.stop()
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99)] if latencies else 0
+    print(f"\n== SQLite compaction of {rows:,} rows (synchronous=FULL) ==")
+    print(f"  took {took:.2f} s; {len(latencies)} creates meanwhile;"
+          f" create latency p99 {p99 * 1000:.1f} ms, max {max(latencies or [0]) * 1000:.1f} ms")
+    print(f"  file {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB")
+
+
+@defer.inlineCallbacks
 def raw_etcd(store, n: int) -> dict:
     """Seconds for n raw txn creates (and range gets) over the same HTTP client."""
     import base64
@@ -226,6 +262,7 @@ def main(args):
         elif not args.skip_etcd:
             print("\n(etcd not found: etcd3 figures skipped)")
         yield bench_list_cost()
+        yield bench_compaction(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -76,6 +76,7 @@ DELETE FROM log WHERE rev > ? AND rev <= ? AND (
 
 COMPACT_BATCH = 1000
 CHECKPOINT_ROWS = 2000
+SHRINK_PAGES = 1000
 
 
 class _Database:
@@ -183,9 +184,27 @@ class _Database:
             raise
         return upto if upto < target else None
 
-    def shrink(self) -> None:
-        """Give freed pages back and truncate the write-ahead log."""
-        self.conn.execute("PRAGMA incremental_vacuum").fetchall()
+    def shrink_step(self, pages: int = SHRINK_PAGES) -> bool:
+        """
+        Give up to C{pages} free pages back to the file system; True while
+        more remain. (Python's sqlite3 steps C{incremental_vacuum} once, which
+        frees one page, hence the loop inside one transaction.)
+        """
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for _ in range(pages):
+                if not conn.execute("PRAGMA freelist_count").fetchone()[0]:
+                    break
+                conn.execute("PRAGMA incremental_vacuum(1)")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return bool(conn.execute("PRAGMA freelist_count").fetchone()[0])
+
+    def truncate_wal(self) -> None:
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def checkpoint(self) -> None:
@@ -395,7 +414,8 @@ class SQLiteStorage(LocalStorage):
         index.compact(revision)
         self._compacting = d = self._run(self._db.set_compacted, revision)
         d.addCallback(lambda _: self._compact_from(0, revision))
-        d.addCallback(lambda _: self._run(self._db.shrink))
+        d.addCallback(lambda _: self._shrink())
+        d.addCallback(lambda _: self._run(self._db.truncate_wal))
 
         def finished(result):
             self._compacting = None
@@ -411,6 +431,17 @@ class SQLiteStorage(LocalStorage):
             if upto is None or not self._started:
                 return None
             return self._compact_from(upto, target)
+
+        return d.addCallback(next_step)
+
+    def _shrink(self) -> Deferred:
+        # Free pages go back in steps too, so writers wait little.
+        d = self._run(self._db.shrink_step)
+
+        def next_step(more):
+            if more and self._started:
+                return self._shrink()
+            return None
 
         return d.addCallback(next_step)
 
