@@ -183,3 +183,8 @@ class RuleTests(SynchronousTestCase):
                                         "ratio": 1})), [])
         self.assertEqual(len(s.validate(cr({"start": "2024-03-01T00:00:00Z", "end": "2024-02-01T00:00:00Z",
                                             "ratio": 2}))), 2)
+
+    def test_unsupported_library_not_evaluated(self):
+        """Rules using library functions we lack (url, quantity...) are accepted and not evaluated."""
+        s = schema_with({"u": {"type": "string"}}, [{"rule": "isURL(self.u)"}, {"rule": "self.?u.orValue('') != ''"}])
+        self.assertEqual(s.validate(cr({"u": "not a url"})), [])

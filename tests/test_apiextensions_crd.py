@@ -247,6 +247,23 @@ class CRDTests(SynchronousTestCase):
             (f"{p}[2].fieldPath", 'Invalid value: ".nothere": fieldPath must be a valid path'),
         ])
 
+    def test_unsupported_rules_accepted(self):
+        """A CRD whose rules use libraries or syntax we cannot evaluate is still accepted."""
+        crd = crontab_crd()
+        spec_props(crd)["image"]["x-kubernetes-validations"] = [
+            {"rule": "isURL(self)"}, {"rule": "quantity(self).isGreaterThan(quantity('1'))"}]
+        self.assertEqual(validate_crd(crd), [])
+
+    def test_status_reset_on_create(self):
+        """A status sent on create is ignored; accepted names are checked on /status writes."""
+        from kapi_twisted.apiextensions.validation import validate_crd_status_update
+
+        crd = crontab_crd()
+        crd["status"] = {"acceptedNames": {"plural": "Bad_Plural"}, "storedVersions": ["v9"]}
+        self.assertEqual(validate_crd(crd), [])
+        old = crontab_crd()
+        self.assertEqual([c["field"] for c in validate_crd_status_update(crd, old)], ["status.acceptedNames.plural"])
+
     def test_old_self_in_uncorrelatable_place(self):
         """oldSelf may not be used under the items of a list that is not a list-type map."""
         crd = crontab_crd()

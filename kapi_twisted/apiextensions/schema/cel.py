@@ -18,7 +18,9 @@ cause when C{reason} says so; C{messageExpression} computes the message.
 Unchanged values are not re-checked by rules that do not use C{oldSelf}
 (ratcheting). Differences from kube-apiserver: no static type checking and no
 cost estimation (only syntax errors are compilation errors), and the runtime
-budget is a wall-clock bound checked between rules.
+budget is a wall-clock bound checked between rules. Rules that call library
+functions we lack (C{url}, C{quantity}, C{ip}, ...; see L{_cellib}) or use
+the optional-field syntax (C{self.?x}) are accepted in CRDs but not evaluated.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ class CompiledRule:
     __slots__ = (
         "raw", "rule", "message", "message_expression", "reason", "field_path",
         "optional_old_self", "uses_old_self", "program", "message_program",
-        "error", "message_error",
+        "error", "message_error", "unsupported",
     )
 
     def __init__(self, raw: dict) -> None:
@@ -108,14 +110,23 @@ class CompiledRule:
         self.message_program: Any = None
         self.error: Optional[str] = None
         self.message_error: Optional[str] = None
+        #: Why the rule is not evaluated here (a library or syntax we lack), or None.
+        self.unsupported: Optional[str] = None
         env = _env()
         if self.rule.strip():
             try:
                 ast = env.compile(self.rule)
                 self.uses_old_self = _uses_old_self(ast)
+                missing = sorted(_functions(ast) - _KNOWN_FUNCTIONS)
+                if missing:
+                    self.unsupported = "unsupported functions: " + ", ".join(missing)
                 self.program = env.program(ast, functions=FUNCTIONS)
             except CELParseError as e:
-                self.error = "compilation failed: " + _parse_error(e, self.rule)
+                if _OPTIONAL_SYNTAX.search(self.rule):
+                    self.unsupported = "optional field syntax"
+                    self.uses_old_self = bool(re.search(r"\boldSelf\b", self.rule))
+                else:
+                    self.error = "compilation failed: " + _parse_error(e, self.rule)
             except Exception as e:  # pragma: no cover - celpy internals
                 self.error = f"compilation failed: {e}"
         if self.message_expression.strip():
@@ -135,6 +146,28 @@ class CompiledRule:
         if not self.message:
             return f"failed rule: {self.error_string()}"
         return self.message.strip()
+
+
+_OPTIONAL_SYNTAX = re.compile(r"\.\?|\[\?")
+
+#: Functions and macros cel-python provides plus our library (see L{_cellib}).
+_KNOWN_FUNCTIONS = frozenset({
+    "has", "all", "exists", "exists_one", "map", "filter", "size", "contains", "type",
+    "endsWith", "startsWith", "matches", "getDate", "getDayOfMonth", "getDayOfWeek",
+    "getDayOfYear", "getFullYear", "getMonth", "getHours", "getMilliseconds", "getMinutes",
+    "getSeconds", "bool", "bytes", "double", "duration", "int", "list", "string",
+    "timestamp", "uint", "dyn",
+}) | frozenset(FUNCTIONS)
+
+
+def _functions(ast: Any) -> set:
+    names = set()
+    for t in ast.iter_subtrees():
+        if t.data == "member_dot_arg" and len(t.children) > 1:
+            names.add(str(t.children[1]))
+        elif t.data == "ident_arg" and t.children:
+            names.add(str(t.children[0]))
+    return names
 
 
 def _uses_old_self(ast: Any) -> bool:
@@ -331,7 +364,7 @@ def _eval_node(x: Any, node: Node, path: str, old: Any, errs: List[dict], state:
     unchanged = old is not None and old == x and type(old) is type(x)
     activation: Dict[str, Any] = {}
     for cr in rules:
-        if cr.program is None:
+        if cr.program is None or cr.unsupported:
             continue
         if cr.uses_old_self:
             if old is None and not cr.optional_old_self:
