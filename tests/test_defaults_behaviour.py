@@ -296,3 +296,40 @@ class OtherKindTests(SynchronousTestCase):
         obj: Dict[str, Optional[Any]] = {"data": {"k": "v"}}
         tb.prepare_for_create(info("", "v1", "ConfigMap"), obj)
         self.assertEqual(obj, {"data": {"k": "v"}})
+
+
+class InitialStatusTests(SynchronousTestCase):
+
+    def test_zero_counters(self) -> None:
+        """New workloads show the zero counters Go always writes."""
+        cases = [
+            (info("apps", "v1", "ReplicaSet"), {"replicas": 0}),
+            (info("apps", "v1", "StatefulSet"), {"availableReplicas": 0, "replicas": 0}),
+            (info("apps", "v1", "DaemonSet"), {"currentNumberScheduled": 0,
+                                               "desiredNumberScheduled": 0,
+                                               "numberMisscheduled": 0, "numberReady": 0}),
+            (info("policy", "v1", "PodDisruptionBudget"),
+             {"currentHealthy": 0, "desiredHealthy": 0, "disruptionsAllowed": 0,
+              "expectedPods": 0}),
+            (info("autoscaling", "v2", "HorizontalPodAutoscaler"), {"desiredReplicas": 0}),
+            (info("autoscaling", "v1", "HorizontalPodAutoscaler"),
+             {"currentReplicas": 0, "desiredReplicas": 0}),
+            (info("networking.k8s.io", "v1", "Ingress"), {"loadBalancer": {}}),
+            (info("batch", "v1", "CronJob"), {}),
+        ]
+        for kind_info, expected in cases:
+            obj: Dict[str, Any] = {"spec": {}, "status": {"bogus": 1}}
+            tb.prepare_for_create(kind_info, obj)
+            self.assertEqual(obj["status"], expected, kind_info.kind)
+        # Each create gets its own status object.
+        a: Dict[str, Any] = {"spec": {}}
+        b: Dict[str, Any] = {"spec": {}}
+        tb.prepare_for_create(info("apps", "v1", "ReplicaSet"), a)
+        tb.prepare_for_create(info("apps", "v1", "ReplicaSet"), b)
+        a["status"]["replicas"] = 3
+        self.assertEqual(b["status"], {"replicas": 0})
+
+    def test_no_opinion(self) -> None:
+        """Kinds without a known initial status answer None (the store decides)."""
+        self.assertIsNone(tb.initial_status(info("", "v1", "Node"), {}))
+        self.assertIsNone(tb.initial_status(info("", "v1", "ConfigMap"), {}))

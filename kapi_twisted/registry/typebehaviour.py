@@ -17,6 +17,7 @@ All functions mutate the object they are given: the caller's own copy.
 
 from __future__ import annotations
 
+import copy
 import random
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -114,27 +115,38 @@ def prepare_for_status_update(info: KindInfo, new: JSON, old: JSON) -> None:
 
 
 def initial_status(info: KindInfo, obj: JSON, now: str = "") -> Optional[JSON]:
-    """The status a create starts from, or None to leave the store's rule alone."""
+    """
+    The status a create starts from (an empty Go status struct as Go writes
+    it: plain counters appear as 0), or None to leave the store's rule alone.
+    """
     key = (info.group, info.kind)
     if key == ("", "Pod"):
         return _pod_status(obj, now)
-    if key == ("", "Namespace"):
-        return {"phase": "Active"}
-    if key == ("", "Service"):
-        return {"loadBalancer": {}}
-    if key in (("", "PersistentVolumeClaim"), ("", "PersistentVolume")):
-        return {"phase": "Pending"}
-    if key in _EMPTY_STATUS:
-        return {}
-    return None
+    if key == ("autoscaling", "HorizontalPodAutoscaler"):
+        if info.version == "v1":
+            return {"currentReplicas": 0, "desiredReplicas": 0}
+        return {"desiredReplicas": 0}
+    status = _INITIAL_STATUS.get(key)
+    return copy.deepcopy(status) if status is not None else None
 
 
-_EMPTY_STATUS = {
-    ("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"),
-    ("apps", "DaemonSet"), ("", "ReplicationController"), ("batch", "Job"),
-    ("batch", "CronJob"), ("autoscaling", "HorizontalPodAutoscaler"),
-    ("policy", "PodDisruptionBudget"), ("networking.k8s.io", "Ingress"),
-    ("", "ResourceQuota"),
+_INITIAL_STATUS: Dict[Tuple[str, str], JSON] = {
+    ("", "Namespace"): {"phase": "Active"},
+    ("", "Service"): {"loadBalancer": {}},
+    ("networking.k8s.io", "Ingress"): {"loadBalancer": {}},
+    ("", "PersistentVolumeClaim"): {"phase": "Pending"},
+    ("", "PersistentVolume"): {"phase": "Pending"},
+    ("", "ReplicationController"): {"replicas": 0},
+    ("apps", "ReplicaSet"): {"replicas": 0},
+    ("apps", "StatefulSet"): {"availableReplicas": 0, "replicas": 0},
+    ("apps", "DaemonSet"): {"currentNumberScheduled": 0, "desiredNumberScheduled": 0,
+                            "numberMisscheduled": 0, "numberReady": 0},
+    ("policy", "PodDisruptionBudget"): {"currentHealthy": 0, "desiredHealthy": 0,
+                                        "disruptionsAllowed": 0, "expectedPods": 0},
+    ("apps", "Deployment"): {},
+    ("batch", "Job"): {},
+    ("batch", "CronJob"): {},
+    ("", "ResourceQuota"): {},
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, Optional, Tuple
 
 __all__ = ["QuantityError", "parse", "canonical", "canonical_resource_value",
@@ -48,8 +49,17 @@ class _Parsed:
         self.cached = cached  # the input, when Go would reuse it verbatim
 
 
+_CACHE_MAX_LEN = 64  # long (hostile) strings are parsed but never kept
+
+
 def parse(text: str) -> _Parsed:
-    """Parse C{text} as Go's C{resource.ParseQuantity} does."""
+    """Parse C{text} as Go's C{resource.ParseQuantity} does (short texts cached)."""
+    if len(text) <= _CACHE_MAX_LEN:
+        return _parse_cached(text)
+    return _parse(text)
+
+
+def _parse(text: str) -> _Parsed:
     text = text.strip()
     m = _SHAPE.match(text)
     if not text or m is None:
@@ -71,6 +81,9 @@ def parse(text: str) -> _Parsed:
     if sign == "-":
         value = -value
     return _Parsed(value, fmt, _reusable(text, num, denom, fmt, exponent))
+
+
+_parse_cached = lru_cache(maxsize=4096)(_parse)
 
 
 def _reusable(text: str, num: str, denom: str, fmt: str, exponent: int) -> Optional[str]:
@@ -150,13 +163,22 @@ def canonical(text: Any, milli: bool = False) -> str:
     """
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
         raise QuantityError(QUANTITY_REGEX_MESSAGE)
-    parsed = parse(text if isinstance(text, str) else repr(text))
+    text_str = text if isinstance(text, str) else repr(text)
+    fn = _canonical_cached if len(text_str) <= _CACHE_MAX_LEN else _canonical
+    return fn(text_str, isinstance(text, str), milli)
+
+
+def _canonical(text: str, verbatim_ok: bool, milli: bool) -> str:
+    parsed = parse(text)
     value = parsed.value
     # Go keeps nano precision at most (rounding up), and resource lists milli.
     rounded = _round_up(value, -3 if milli else -9)
-    if rounded == value and parsed.cached is not None and isinstance(text, str):
+    if rounded == value and parsed.cached is not None and verbatim_ok:
         return parsed.cached
     return _format(rounded, parsed.format)
+
+
+_canonical_cached = lru_cache(maxsize=4096)(_canonical)
 
 
 def canonical_resource_value(text: Any) -> str:
@@ -166,5 +188,7 @@ def canonical_resource_value(text: Any) -> str:
 
 def value_of(text: Any) -> Tuple[Fraction, str]:
     """The exact value and format of a quantity (for comparisons: QoS, sums)."""
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise QuantityError(QUANTITY_REGEX_MESSAGE)
     parsed = parse(text if isinstance(text, str) else repr(text))
     return parsed.value, parsed.format
