@@ -204,6 +204,25 @@ def bench_compaction(tmp: str, keys: int = 200, versions: int = 250):
 
 
 @defer.inlineCallbacks
+def bench_start_up(tmp: str, objects: int = 10000):
+    """How long opening an SQLite store of 10,000 objects takes."""
+    path = os.path.join(tmp, "startup.db")
+    store = SQLiteStorage(path, compaction_interval=0, synchronous="OFF")
+    yield store.start()
+    yield defer.gatherResults(
+        [store.create("/registry/configmaps/ns%d/o%05d" % (i % 10, i), obj("o", i)) for i in range(objects)]
+    )
+    yield store.stop()
+    start = time.perf_counter()
+    store = WatchCache(SQLiteStorage(path, compaction_interval=0))
+    yield store.start()
+    took = time.perf_counter() - start
+    n = yield store.count("/registry/configmaps/")
+    yield store.stop()
+    print(f"\n== start-up: SQLite store + watch cache with {n:,} objects ready in {took * 1000:.0f} ms ==")
+
+
+@defer.inlineCallbacks
 def raw_etcd(store, n: int) -> dict:
     """Seconds for n raw txn creates (and range gets) over the same HTTP client."""
     import base64
@@ -263,6 +282,7 @@ def main(args):
             print("\n(etcd not found: etcd3 figures skipped)")
         yield bench_list_cost()
         yield bench_compaction(tmp)
+        yield bench_start_up(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -144,6 +144,18 @@ class SQLiteDurabilityTests(unittest.TestCase):
         return self.kill_9_keeps_acknowledged_writes("NORMAL")
 
     @inlineCallbacks
+    def test_unchanged_update_waits_for_pending_commit(self):
+        """A no-op read-modify-write right after a write answers only once that write committed."""
+        store = yield self.open()
+        kv = yield store.create("/registry/pods/ns/a", value("a", v=1))
+        pending = store.update(kv.key, value("a", v=2), kv.mod_revision)
+        same = store.guaranteed_update(kv.key, lambda cur: cur.value)
+        result = yield same
+        self.assertTrue(pending.called)
+        self.assertLessEqual(result.mod_revision, (yield store.current_revision()))
+        self.assertEqual(result.value, value("a", v=2))
+
+    @inlineCallbacks
     def test_restart_resumes_watch(self):
         """A watch from a revision taken before a restart gets exactly the later events."""
         store = yield self.open()

@@ -178,7 +178,7 @@ class LocalStorage:
         return self.update(key, new, cur.mod_revision)
 
     def _settled_read(self, kv: KeyValue) -> Deferred:
-        """An unchanged result, once anything it depends on has committed."""
+        """An unchanged result, once the write that made it has committed."""
         return succeed(kv)
 
     def watch(

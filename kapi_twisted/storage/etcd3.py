@@ -538,8 +538,15 @@ class _Stream(Protocol):
             return
         *lines, self.buffer = self.buffer.split(b"\n")
         for line in lines:
-            if line.strip() and not self.watch.stopped:
-                self.watch._message(json.loads(line))
+            if not line.strip() or self.watch.stopped:
+                continue
+            try:
+                message = json.loads(line)
+            except ValueError:
+                _log.warn("etcd watch sent something that is not JSON; reconnecting")
+                self.watch._abort()
+                return
+            self.watch._message(message)
 
     def connectionLost(self, reason) -> None:
         self.watch._lost(self, reason)
@@ -640,7 +647,11 @@ class EtcdWatch:
             if rev > self.revision:
                 self.revision = rev
                 if self._on_progress is not None:
-                    self._on_progress(rev)
+                    try:
+                        self._on_progress(rev)
+                    except Exception as error:
+                        _log.failure("watch progress callback failed; ending that watch")
+                        self._end(error)
             return
         for e in events:
             kv = e["kv"]

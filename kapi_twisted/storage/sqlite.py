@@ -292,6 +292,7 @@ class SQLiteStorage(LocalStorage):
         self._writing: Optional[Deferred] = None
         self._compacting: Optional[Deferred] = None
         self._unchecked_rows = 0
+        self._reads: list = []  # (revision, Deferred): answers waiting for a commit
         self._compactor = PeriodicCompactor(self, compaction_interval, self._reactor)
         self._started = False
 
@@ -385,6 +386,12 @@ class SQLiteStorage(LocalStorage):
         for event, _, d in batch:
             d.callback(event.kv)
         self._writing = None
+        if self._reads:
+            revision = index.revision
+            ready = [d for rev, d in self._reads if rev <= revision]
+            self._reads = [(rev, d) for rev, d in self._reads if rev > revision]
+            for d in ready:
+                d.callback(None)
         if self._unchecked_rows >= CHECKPOINT_ROWS:
             # Inline commits leave checkpoints (which wait for the disk) to us.
             self._unchecked_rows = 0
@@ -400,8 +407,17 @@ class SQLiteStorage(LocalStorage):
         queued, self._queue = self._queue, []
         self._abandon()
         error = StorageError(f"storage write failed: {failure.getErrorMessage()}")
-        for _, _, d in batch + queued:
+        reads, self._reads = self._reads, []
+        for d in [d for _, _, d in batch + queued] + [d for _, d in reads]:
             d.errback(error)
+
+    def _settled_read(self, kv: KeyValue) -> Deferred:
+        """Answer with C{kv} only once the write that made it has committed."""
+        if kv.mod_revision <= self._index.revision:
+            return succeed(kv)
+        d: Deferred = Deferred()
+        self._reads.append((kv.mod_revision, d))
+        return d.addCallback(lambda _: kv)
 
     # -- compaction -----------------------------------------------------------
 
