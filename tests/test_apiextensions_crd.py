@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import copy
 
+import yaml
 from twisted.trial.unittest import SynchronousTestCase
+
+from kapi_twisted.apiextensions.schema import CompiledSchema
 
 from kapi_twisted.apiextensions.validation import default_crd, stored_versions, validate_crd
 
@@ -379,3 +382,175 @@ class UpdateTests(SynchronousTestCase):
             'Invalid value: "v1": missing from spec.versions; v1 was previously a storage version, and must remain '
             "in spec.versions until a storage migration ensures no data remains persisted in v1 and removes v1 "
             "from status.storedVersions")])
+
+
+#: Gateway API's GatewayClass CRD (v1 only, descriptions shortened): list-map
+#: conditions, defaults on status, Go regexps and a transition rule.
+GATEWAYCLASS = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  annotations:
+    api-approved.kubernetes.io: https://github.com/kubernetes-sigs/gateway-api/pull/4530
+  name: gatewayclasses.gateway.networking.k8s.io
+spec:
+  group: gateway.networking.k8s.io
+  names:
+    categories:
+    - gateway-api
+    kind: GatewayClass
+    listKind: GatewayClassList
+    plural: gatewayclasses
+    shortNames:
+    - gc
+    singular: gatewayclass
+  scope: Cluster
+  versions:
+  - additionalPrinterColumns:
+    - jsonPath: .spec.controllerName
+      name: Controller
+      type: string
+    - jsonPath: .status.conditions[?(@.type=="Accepted")].status
+      name: Accepted
+      type: string
+    - jsonPath: .metadata.creationTimestamp
+      name: Age
+      type: date
+    name: v1
+    schema:
+      openAPIV3Schema:
+        description: GatewayClass describes a class of Gateways.
+        properties:
+          apiVersion:
+            type: string
+          kind:
+            type: string
+          metadata:
+            type: object
+          spec:
+            properties:
+              controllerName:
+                maxLength: 253
+                minLength: 1
+                pattern: ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9\/\-._~%!$&'()*+,;=:]+$
+                type: string
+                x-kubernetes-validations:
+                - message: Value is immutable
+                  rule: self == oldSelf
+              description:
+                maxLength: 64
+                type: string
+              parametersRef:
+                properties:
+                  group:
+                    maxLength: 253
+                    pattern: ^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$
+                    type: string
+                  kind:
+                    maxLength: 63
+                    minLength: 1
+                    pattern: ^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$
+                    type: string
+                  name:
+                    maxLength: 253
+                    minLength: 1
+                    type: string
+                  namespace:
+                    maxLength: 63
+                    minLength: 1
+                    pattern: ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$
+                    type: string
+                required:
+                - group
+                - kind
+                - name
+                type: object
+            required:
+            - controllerName
+            type: object
+          status:
+            default:
+              conditions:
+              - lastTransitionTime: "1970-01-01T00:00:00Z"
+                message: Waiting for controller
+                reason: Pending
+                status: Unknown
+                type: Accepted
+            properties:
+              conditions:
+                default:
+                - lastTransitionTime: "1970-01-01T00:00:00Z"
+                  message: Waiting for controller
+                  reason: Pending
+                  status: Unknown
+                  type: Accepted
+                items:
+                  properties:
+                    lastTransitionTime:
+                      format: date-time
+                      type: string
+                    message:
+                      maxLength: 32768
+                      type: string
+                    observedGeneration:
+                      format: int64
+                      minimum: 0
+                      type: integer
+                    reason:
+                      maxLength: 1024
+                      minLength: 1
+                      pattern: ^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$
+                      type: string
+                    status:
+                      enum:
+                      - "True"
+                      - "False"
+                      - Unknown
+                      type: string
+                    type:
+                      maxLength: 316
+                      pattern: ^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$
+                      type: string
+                  required:
+                  - lastTransitionTime
+                  - message
+                  - reason
+                  - status
+                  - type
+                  type: object
+                maxItems: 8
+                type: array
+                x-kubernetes-list-map-keys:
+                - type
+                x-kubernetes-list-type: map
+            type: object
+        required:
+        - spec
+        type: object
+    served: true
+    storage: true
+    subresources:
+      status: {}
+"""
+
+
+class RealWorldTests(SynchronousTestCase):
+    def test_gatewayclass(self):
+        """Gateway API's GatewayClass CRD is accepted and its objects behave as on a cluster."""
+        crd = default_crd(yaml.safe_load(GATEWAYCLASS))
+        self.assertEqual(validate_crd(crd), [])
+        schema = CompiledSchema(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
+        gc = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": "x"},
+              "spec": {"controllerName": "example.net/gateway-controller"}}
+        self.assertEqual(schema.prune(gc), [])
+        schema.default(gc)
+        self.assertEqual(gc["status"]["conditions"][0]["reason"], "Pending")
+        self.assertEqual(schema.validate(gc), [])
+        moved = copy.deepcopy(gc)
+        moved["spec"]["controllerName"] = "example.net/other"
+        self.assertEqual(schema.validate(moved, gc), [{
+            "reason": "FieldValueInvalid", "field": "spec.controllerName",
+            "message": 'Invalid value: "string": Value is immutable'}])
+        bad = copy.deepcopy(gc)
+        bad["spec"]["controllerName"] = "bad"
+        self.assertEqual([c["field"] for c in schema.validate(bad)], ["spec.controllerName"])

@@ -4,8 +4,9 @@ as kube-apiserver evaluates them (C{apiextensions-apiserver/pkg/apiserver/schema
 
 Each schema node's rules are compiled once (L{compile_node_rules}, cached on
 the node). At validation time C{self} is the node's value, typed by the schema
-(integers, doubles for C{type: number}, strings, lists, maps; C{date-time}
-strings are timestamps and C{duration} strings durations; declared property
+(integers, doubles for C{type: number}, strings, lists, maps; C{date} and
+C{date-time} strings are timestamps, C{duration} strings durations, C{byte}
+strings bytes; declared property
 names are escaped as kube escapes them, so C{x-y} is C{self.x__dash__y}).
 C{oldSelf} is the correlated old value on update: rules that use it are
 transition rules, skipped when there is no old value unless
@@ -25,6 +26,7 @@ the optional-field syntax (C{self.?x}) are accepted in CRDs but not evaluated.
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from typing import Any, Dict, List, Optional, Tuple
@@ -287,8 +289,12 @@ def to_cel(v: Any, node: Optional[Node]) -> Any:
             try:
                 if fmt == "datetime":
                     return celtypes.TimestampType(v)
+                if fmt == "date":
+                    return celtypes.TimestampType(v + "T00:00:00Z")
                 if fmt == "duration":
                     return celtypes.DurationType(v)
+                if fmt == "byte":
+                    return celtypes.BytesType(base64.b64decode(v, validate=True))
             except Exception:
                 pass
         return celtypes.StringType(v)
