@@ -37,12 +37,6 @@ _ROOT_ALLOWED_WITH_STATUS = {
     "x-kubernetes-validations": "XValidations",
 }
 _SUPPORTED_REASONS = ["FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid", "FieldValueRequired"]
-_GENERIC_KEYS = ("type", "default", "title", "description", "nullable", "externalDocs")
-_EXT_KEYS = (
-    "x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-resource",
-    "x-kubernetes-int-or-string", "x-kubernetes-list-map-keys", "x-kubernetes-list-type",
-    "x-kubernetes-map-type",
-)
 
 
 def _zero(v: Any) -> bool:
@@ -55,20 +49,18 @@ def validate_schema(schema: Any, path: str, status_enabled: bool) -> List[dict]:
         return []
     errs: List[dict] = []
     if status_enabled:
-        for k, v in schema.items():
-            if _zero(v):
-                continue
-            if k == "type":
-                if v != "object":
-                    errs.append(fe.invalid(f"{path}.type", v,
-                        'only "object" is allowed as the type at the root of the schema if the status subresource is enabled'))
+        # Go walks the struct fields, and Type comes before the other keywords.
+        t = schema.get("type")
+        if not _zero(t) and t != "object":
+            errs.append(fe.invalid(f"{path}.type", t,
+                'only "object" is allowed as the type at the root of the schema if the status subresource is enabled'))
+        else:
+            for k, v in schema.items():
+                if k != "type" and not _zero(v) and k not in _ROOT_ALLOWED_WITH_STATUS:
+                    allowed = " ".join(_ROOT_ALLOWED_WITH_STATUS.values())
+                    errs.append(fe.invalid(path, schema,
+                        f"only [{allowed}] fields are allowed at the root of the schema if the status subresource is enabled"))
                     break
-                continue
-            if k not in _ROOT_ALLOWED_WITH_STATUS:
-                allowed = " ".join(_ROOT_ALLOWED_WITH_STATUS.values())
-                errs.append(fe.invalid(path, schema,
-                    f"only [{allowed}] fields are allowed at the root of the schema if the status subresource is enabled"))
-                break
     if schema.get("nullable") is True:
         errs.append(fe.forbidden(f"{path}.nullable", "nullable cannot be true at the root"))
 
