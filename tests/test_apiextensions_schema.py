@@ -267,3 +267,35 @@ class CustomResourceTests(SynchronousTestCase):
         o["status"] = {"replicas": -1}
         self.assertEqual(self.check(o, scale=scale),
                          [(".status.replicas", "Invalid value: -1: should be a non-negative integer")])
+
+
+class PublicSurfaceTests(SynchronousTestCase):
+    def test_names(self):
+        """The schema package exports the documented names."""
+        from kapi_twisted.apiextensions import schema
+
+        self.assertEqual(sorted(schema.__all__), sorted([
+            "CompiledSchema", "Node", "compile_node", "validate", "prune", "apply_defaults",
+            "validate_custom_resource", "validate_scale", "unknown_field_warnings", "strict_decoding_error"]))
+
+    def test_cached(self):
+        """Equal schemas share one compiled schema."""
+        self.assertIs(CompiledSchema.cached(CRONTAB), CompiledSchema.cached(dict(CRONTAB)))
+
+    def test_field_validation_texts(self):
+        """Pruned paths become kube's Warn and Strict texts."""
+        from kapi_twisted.apiextensions.schema import strict_decoding_error, unknown_field_warnings
+
+        self.assertEqual(unknown_field_warnings(["spec.foo"]), ['unknown field "spec.foo"'])
+        self.assertEqual(strict_decoding_error(["spec.a", "spec.b"]),
+                         'strict decoding error: unknown field "spec.a", unknown field "spec.b"')
+
+    def test_atomic_map_not_ratcheted_per_entry(self):
+        """Entries of an atomic map are re-validated when the map changes."""
+        schema = CompiledSchema(spec_schema({"m": {"type": "object", "x-kubernetes-map-type": "atomic",
+                                                   "additionalProperties": {"type": "string", "maxLength": 1}}}))
+        old = obj({"m": {"a": "xx"}})
+        self.assertEqual(schema.validate(obj({"m": {"a": "xx", "b": "y"}}), old)[0]["field"], "spec.m.a")
+        granular = CompiledSchema(spec_schema({"m": {"type": "object",
+                                                     "additionalProperties": {"type": "string", "maxLength": 1}}}))
+        self.assertEqual(granular.validate(obj({"m": {"a": "xx", "b": "y"}}), old), [])

@@ -9,7 +9,10 @@ version and, for each request::
     from kapi_twisted.apiextensions.schema import CompiledSchema
 
     schema = CompiledSchema.cached(version["schema"]["openAPIV3Schema"])
-    unknown = schema.prune(obj)          # ["spec.foo", ...] for fieldValidation
+    unknown = schema.prune(obj)          # ["spec.foo", ...] for fieldValidation:
+    # Strict: 400 f'{kind} in version "{v}" cannot be handled as a {kind}: '
+    #              + strict_decoding_error(unknown)
+    # Warn: one "299 -" warning per unknown_field_warnings(unknown)
     schema.default(obj)                  # on create, update and read
     causes = schema.validate(obj, old)   # [] or the causes of a 422 Invalid
     if causes:
@@ -17,7 +20,10 @@ version and, for each request::
 
 Causes are C{{"reason", "message", "field"}} dicts, worded as kube-apiserver
 words them (C{spec.replicas: Invalid value: 11: spec.replicas in body should be
-less than or equal to 10}).
+less than or equal to 10}). Field paths follow kube-apiserver too: schema
+errors name map values C{spec.labels.key} (kube-openapi's naming), CEL rule,
+embedded-resource and list-type errors C{spec.labels[key]} (C{field.Path}'s),
+list items are C{spec.items[2]} everywhere.
 
 Public names:
  - L{CompiledSchema}(openapi_v3_schema): C{.validate(obj, old=None) -> causes},
@@ -30,7 +36,13 @@ Public names:
    old=None, scale=None): type meta, object metadata, schema and scale
    subresource fields together, in kube-apiserver's order (for callers whose
    store does not validate the metadata itself); L{validate_scale}.
+ - L{unknown_field_warnings}(paths), L{strict_decoding_error}(paths): the texts
+   C{fieldValidation=Warn} and C{Strict} report for pruned fields.
  - L{compile_node} / L{Node}: the compiled schema tree, used by CRD validation.
+
+L{validate}, L{prune} and L{apply_defaults} serialise the schema to find it in
+the cache; request paths should keep the L{CompiledSchema} of each CRD
+version instead.
 """
 
 from __future__ import annotations
@@ -43,8 +55,19 @@ from .resource import validate_custom_resource, validate_scale
 
 __all__ = [
     "CompiledSchema", "Node", "compile_node", "validate", "prune", "apply_defaults",
-    "validate_custom_resource", "validate_scale",
+    "validate_custom_resource", "validate_scale", "unknown_field_warnings",
+    "strict_decoding_error",
 ]
+
+
+def unknown_field_warnings(unknown_paths: List[str]) -> List[str]:
+    """The C{Warning} texts for C{fieldValidation=Warn} (C{unknown field "spec.foo"})."""
+    return [f'unknown field "{p}"' for p in unknown_paths]
+
+
+def strict_decoding_error(unknown_paths: List[str]) -> str:
+    """The text after C{<Kind> in version "v1" cannot be handled as a <Kind>: } for C{Strict}."""
+    return "strict decoding error: " + ", ".join(unknown_field_warnings(unknown_paths))
 
 
 def validate(obj: Any, schema: Optional[dict], old: Any = None) -> List[dict]:

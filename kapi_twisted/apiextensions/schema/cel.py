@@ -340,7 +340,7 @@ def _walk(x: Any, node: Node, path: str, old: Any, errs: List[dict], state: dict
     if isinstance(x, dict):
         props = node.properties
         add = node.additional
-        old_map = old if isinstance(old, dict) else None
+        old_map = old if isinstance(old, dict) and node.map_type != "atomic" else None
         for k, v in x.items():
             sub = props.get(k)
             if sub is not None:

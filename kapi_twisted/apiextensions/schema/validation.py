@@ -284,7 +284,8 @@ def _check_object(data: dict, node: Node, name: str, errs: List[dict], old: Any)
         errs.append(fe.too_many(_cause_path(name), n, node.max_properties))
         return
     props = node.properties
-    old_map = old if isinstance(old, dict) else None
+    # An atomic map is one value: its entries do not correlate with old ones.
+    old_map = old if isinstance(old, dict) and node.map_type != "atomic" else None
     additional = node.additional
     if additional is False:
         for k in data:
