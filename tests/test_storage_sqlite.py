@@ -156,6 +156,30 @@ class SQLiteDurabilityTests(unittest.TestCase):
         self.assertEqual(result.value, value("a", v=2))
 
     @inlineCallbacks
+    def test_failed_commit_is_reported_and_not_applied(self):
+        """A write whose commit fails errors out, is invisible, and health fails until a write succeeds."""
+        import sqlite3
+
+        from kapi_twisted.storage import KeyNotFoundError, StorageError
+
+        store = yield self.open()
+        kv = yield store.create("/registry/pods/ns/a", value("a"))
+        real_write = store._db.write
+
+        def broken(rows):
+            raise sqlite3.OperationalError("disk I/O error")
+
+        store._db.write = broken
+        yield self.assertFailure(store.create("/registry/pods/ns/b", value("b")), StorageError)
+        yield self.assertFailure(store.get("/registry/pods/ns/b"), KeyNotFoundError)
+        yield self.assertFailure(store.check(), StorageError)
+        store._db.write = real_write
+        self.assertEqual(len(self.flushLoggedErrors(sqlite3.OperationalError)), 1)
+        c = yield store.create("/registry/pods/ns/c", value("c"))
+        self.assertEqual(c.mod_revision, kv.mod_revision + 1)
+        yield store.check()
+
+    @inlineCallbacks
     def test_restart_resumes_watch(self):
         """A watch from a revision taken before a restart gets exactly the later events."""
         store = yield self.open()

@@ -36,6 +36,7 @@ from twisted.logger import Logger
 from twisted.web.client import (
     Agent,
     HTTPConnectionPool,
+    RequestTransmissionFailed,
     ResponseDone,
     ResponseNeverReceived,
 )
@@ -189,12 +190,21 @@ class Etcd3Storage:
     @inlineCallbacks
     def _call(self, path: str, data: bytes, deadline: float):
         delay = 0.05
-        attempt = 0
+        attempt = stale = 0
         while True:
             index = self._good % len(self.endpoints)
             url = (self.endpoints[index] + path).encode("ascii")
             try:
                 response = yield self._agent.request(b"POST", url, _JSON, _Body(data))
+            except (RequestTransmissionFailed, ResponseNeverReceived) as e:
+                # A pooled connection that etcd closed (say, it restarted).
+                # Sending again is safe for reads, and for any request that
+                # never left; otherwise the outcome is unknown: report it.
+                stale += 1
+                safe = path == "/v3/kv/range" or isinstance(e, RequestTransmissionFailed)
+                if not safe or stale > 2:
+                    raise
+                continue
             except _CONNECT_ERRORS:
                 attempt += 1
                 if attempt % len(self.endpoints) == 0:
@@ -216,7 +226,9 @@ class Etcd3Storage:
             raise UnavailableError(
                 f"etcd did not answer {path} within {self.request_timeout:g}s"
             )
-        if failure.check(ResponseNeverReceived, *_CONNECT_ERRORS) or failure.check(
+        if failure.check(
+            ResponseNeverReceived, RequestTransmissionFailed, *_CONNECT_ERRORS
+        ) or failure.check(
             OSError, ConnectionError
         ):
             raise UnavailableError(f"etcd unreachable: {failure.getErrorMessage()}")

@@ -292,6 +292,7 @@ class SQLiteStorage(LocalStorage):
         self._writing: Optional[Deferred] = None
         self._compacting: Optional[Deferred] = None
         self._unchecked_rows = 0
+        self._write_error: Optional[str] = None
         self._reads: list = []  # (revision, Deferred): answers waiting for a commit
         self._compactor = PeriodicCompactor(self, compaction_interval, self._reactor)
         self._started = False
@@ -378,6 +379,7 @@ class SQLiteStorage(LocalStorage):
         self._unchecked_rows += len(rows)
 
     def _written(self, _: Any, batch: list) -> None:
+        self._write_error = None
         index = self._index
         for event, _, d in batch:
             index.apply(event)
@@ -401,7 +403,14 @@ class SQLiteStorage(LocalStorage):
         if self._queue:
             self._schedule()
 
+    def check(self) -> Deferred:
+        """Healthy unless the last write to the file failed."""
+        if self._write_error is not None:
+            return fail(StorageError(f"storage file {self.path}: {self._write_error}"))
+        return succeed(None)
+
     def _write_failed(self, failure: Failure, batch: list) -> None:
+        self._write_error = f"last write failed: {failure.getErrorMessage()}"
         self._writing = None
         _log.failure("storage write failed", failure)
         queued, self._queue = self._queue, []
