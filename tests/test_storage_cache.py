@@ -117,6 +117,18 @@ class WatchCacheTests(unittest.TestCase):
         d = self.cache.list("/registry/pods/", 99)
         self.failureResultOf(d, FutureRevisionError)
 
+    def test_lost_backend_watch_reloads(self):
+        """If the backend watch is lost, cache watchers get CompactedError and the cache reloads."""
+        kv = self.write("/registry/pods/ns/a")
+        w = self.cache.watch("/registry/pods/", kv.mod_revision, EventCollector())
+        self.cache._source._end(CompactedError(kv.mod_revision, kv.mod_revision))
+        self.failureResultOf(w.done, CompactedError)
+        self.assertTrue(self.cache.ready)
+        b = self.write("/registry/pods/ns/b")
+        listed = self.successResultOf(self.cache.list("/registry/pods/", 0))
+        self.assertEqual([x.key for x in listed.items], ["/registry/pods/ns/a", "/registry/pods/ns/b"])
+        self.assertEqual(listed.revision, b.mod_revision)
+
     def test_stop_ends_watches(self):
         """Stopping the cache ends its watches cleanly."""
         w = self.cache.watch("/registry/pods/", 0, EventCollector())
@@ -149,3 +161,32 @@ class WatchCacheRestartTests(unittest.TestCase):
             [(e.type, e.revision) for e in got],
             [(MODIFIED, kv2.mod_revision), (MODIFIED, kv3.mod_revision)],
         )
+
+
+class BuildStorageTests(unittest.TestCase):
+    """The factory the server calls."""
+
+    def test_backends(self):
+        """Each backend name gives a watch cache over that backend; bad names are refused."""
+        from kapi_twisted.storage.etcd3 import Etcd3Storage
+
+        data_dir = self.mktemp()
+        store = build_storage("sqlite", data_dir)
+        self.assertIsInstance(store, WatchCache)
+        self.assertIsInstance(store.backend, SQLiteStorage)
+        self.assertEqual(store.backend.path, os.path.join(data_dir, "kapi.db"))
+        self.assertFalse(os.path.exists(data_dir))
+        self.assertIsInstance(build_storage("memory", data_dir).backend, MemoryStorage)
+        etcd = build_storage("etcd3", data_dir, ["http://127.0.0.1:2379"], prefix="/other/")
+        self.assertIsInstance(etcd.backend, Etcd3Storage)
+        self.assertEqual(etcd.prefix, "/other/")
+        self.assertEqual(etcd.backend.compaction_key, "/other/compact_rev_key")
+        self.assertRaises(ValueError, build_storage, "etcd3", data_dir, [])
+        self.assertRaises(ValueError, build_storage, "leveldb", data_dir)
+
+    def test_public_names(self):
+        """The package exports the contract and the factory."""
+        import kapi_twisted.storage as storage
+
+        for name in storage.__all__:
+            self.assertTrue(hasattr(storage, name), name)
