@@ -361,3 +361,36 @@ class ServiceAllocationTests(SynchronousTestCase):
         with self.assertRaises(APIError):
             fresh.allocate_create(service({"type": "NodePort",
                                            "ports": [{"port": 1, "nodePort": 30020}]}, "dup2"))
+
+
+class ClusterIPFieldsTests(SynchronousTestCase):
+
+    def setUp(self) -> None:
+        self.alloc = ServiceAllocation()
+
+    def test_singular_fills_plural(self) -> None:
+        """An old client's clusterIP alone fills clusterIPs."""
+        svc = service({"clusterIP": "10.0.0.40"})
+        self.alloc.allocate_create(svc)
+        self.assertEqual(svc["spec"]["clusterIPs"], ["10.0.0.40"])
+
+    def test_mismatch(self) -> None:
+        """clusterIPs must start with clusterIP, and be empty without it."""
+        with self.assertRaises(APIError) as caught:
+            self.alloc.allocate_create(service({"clusterIP": "10.0.0.40",
+                                                "clusterIPs": ["10.0.0.41"]}))
+        self.assertIn('spec.clusterIPs: Invalid value: ["10.0.0.41"]: first value must match '
+                      "`clusterIP`", caught.exception.message)
+        with self.assertRaises(APIError) as caught:
+            self.alloc.allocate_create(service({"clusterIPs": ["10.0.0.41"]}))
+        self.assertIn("must be empty when `clusterIP` is not specified", caught.exception.message)
+
+    def test_changed_singular_is_immutable(self) -> None:
+        """Changing only clusterIP (clusterIPs as before) is refused, not allocated."""
+        old = service({})
+        self.alloc.allocate_create(old)
+        new = service({"clusterIP": "10.0.0.77", "clusterIPs": list(old["spec"]["clusterIPs"])})
+        with self.assertRaises(APIError) as caught:
+            self.alloc.allocate_update(new, old)
+        self.assertIn("may not change once set", caught.exception.message)
+        self.assertFalse(self.alloc.ip_allocators["IPv4"].is_allocated("10.0.0.77"))

@@ -425,17 +425,25 @@ class ServiceAllocation:
         if not needs_cluster_ip(spec):
             return
         old_spec = (old or {}).get("spec") or {}
-        # clusterIP and clusterIPs describe the same thing.
-        ips = spec.get("clusterIPs")
-        ip = spec.get("clusterIP")
-        if ip and not ips:
-            spec["clusterIPs"] = [ip]
-        elif ips and not ip and isinstance(ips, list):
-            spec["clusterIP"] = ips[0]
-        elif ip and ips and isinstance(ips, list) and ips[0] != ip:
+        # clusterIP and clusterIPs describe the same thing (kube's normalizeClusterIPs).
+        ip = spec.get("clusterIP") or ""
+        ips = spec.get("clusterIPs") or []
+        if old is None:
+            if ip and not ips:
+                ips = spec["clusterIPs"] = [ip]
+        else:
+            old_ip = old_spec.get("clusterIP") or ""
+            old_ips = old_spec.get("clusterIPs") or []
+            if old_ips and not ips and old_ip == ip:
+                ips = spec["clusterIPs"] = list(old_ips)
+            if old_ip != ip and ip and list(ips) == list(old_ips):
+                ips = spec["clusterIPs"] = [ip]
+        if ip and isinstance(ips, list) and ips and ips[0] != ip:
+            raise _invalid(svc, [v.invalid_value("spec.clusterIPs", ips,
+                                                 "first value must match `clusterIP`")])
+        if not ip and ips:
             raise _invalid(svc, [v.invalid_value(
-                "spec.clusterIPs", ips,
-                "element [0] must match clusterIP")])
+                "spec.clusterIPs", ips, "must be empty when `clusterIP` is not specified")])
         if spec.get("ipFamilyPolicy") is None:
             if old_spec.get("ipFamilyPolicy") is not None:
                 spec["ipFamilyPolicy"] = old_spec["ipFamilyPolicy"]
@@ -610,11 +618,11 @@ class ServiceAllocation:
         try:
             if needs_cluster_ip(spec):
                 old_ips = _cluster_ips(old_spec) if needs_cluster_ip(old_spec) else []
+                self._init_ip_families(new, old)
                 new_ips = _cluster_ips(spec)
                 if old_ips and new_ips and old_ips[0] != new_ips[0]:
                     raise _invalid(new, [v.invalid_value(
                         "spec.clusterIPs[0]", new_ips, "may not change once set")])
-                self._init_ip_families(new, old)
                 self._alloc_cluster_ips(new, txn, dry_run, keep=old_ips)
             self._alloc_node_ports(new, txn, dry_run, old=old)
         except BaseException:
