@@ -188,3 +188,12 @@ class RuleTests(SynchronousTestCase):
         """Rules using library functions we lack (url, quantity...) are accepted and not evaluated."""
         s = schema_with({"u": {"type": "string"}}, [{"rule": "isURL(self.u)"}, {"rule": "self.?u.orValue('') != ''"}])
         self.assertEqual(s.validate(cr({"u": "not a url"})), [])
+
+    def test_field_path_into_map(self):
+        """A fieldPath through additionalProperties names the key as spec.labels[key]."""
+        s = schema_with({"labels": {"type": "object", "additionalProperties": {"type": "string"}}}, [
+            {"rule": "!has(self.labels.team) || self.labels.team != ''", "message": "team must not be empty",
+             "fieldPath": ".labels['team']"}])
+        self.assertEqual(s.validate(cr({"labels": {"team": ""}})), [
+            {"reason": "FieldValueInvalid", "field": "spec.labels[team]",
+             "message": 'Invalid value: "object": team must not be empty'}])

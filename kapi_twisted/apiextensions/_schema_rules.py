@@ -17,7 +17,7 @@ from typing import Any, List, Optional
 
 from .schema import _fielderr as fe
 from .schema._nodes import NO_DEFAULT, Node, compile_node
-from .schema.cel import compile_node_rules, normalize_field_path
+from .schema.cel import compile_node_rules, resolve_field_path
 from .schema.pruning import prune
 from .schema.validation import validate_embedded, validate_openapi
 from ._structural import validate_structural
@@ -324,37 +324,7 @@ def _compile_errs(cr: Any, p: str, field: str, detail: str) -> List[dict]:
 
 
 def _field_path_valid(node: Node, fp: str) -> bool:
-    norm = normalize_field_path(fp)
-    if not fp.strip().startswith((".", "[")):
-        return False
-    cur: Optional[Node] = node
-    i = 0
-    while i < len(norm) and cur is not None:
-        if norm[i] == "[":
-            j = norm.index("]", i)
-            k = norm[i + 1:j]
-            i = j + 1
-            if k.isdigit() and cur.items is not None:
-                cur = cur.items
-            elif k in cur.properties:
-                cur = cur.properties[k]
-            elif isinstance(cur.additional, Node):
-                cur = cur.additional
-            else:
-                return False
-        else:
-            if norm[i] == ".":
-                i += 1
-            j = i
-            while j < len(norm) and norm[j] not in ".[":
-                j += 1
-            k = norm[i:j]
-            i = j
-            if k in cur.properties:
-                cur = cur.properties[k]
-            else:
-                return False
-    return cur is not None
+    return resolve_field_path(fp.strip(), node) is not None
 
 
 # --- defaults (schema/defaulting/validation.go) -------------------------------------------

@@ -382,7 +382,7 @@ def _validate_column(col: Any, path: str) -> List[dict]:
 
 def _validate_selectable(version: dict, fields: Any, path: str, schema: Any) -> List[dict]:
     from .schema._nodes import compile_node
-    from .schema.cel import normalize_field_path
+    from .schema.cel import find_field
 
     if not isinstance(schema, dict):
         return [fe.invalid(path, "", "selectableFields may only be set when version.schema.openAPIV3Schema is not included")]
@@ -395,15 +395,13 @@ def _validate_selectable(version: dict, fields: Any, path: str, schema: Any) -> 
         if not jp:
             errs.append(fe.required(p))
             continue
-        norm = normalize_field_path(jp)
-        node = root
-        ok = jp.startswith(".") and "[" not in jp
-        for part in norm.split(".") if ok else ():
-            node = node.properties.get(part) if node is not None else None
-        if not ok or node is None:
-            errs.append(fe.invalid(p, jp, "is an invalid path: does not refer to a valid field"))
+        found = find_field(jp, root, allow_brackets=False)
+        if found is None:
+            why = "array notation is not allowed" if "[" in jp else "does not refer to a valid field"
+            errs.append(fe.invalid(p, jp, f"is an invalid path: {why}"))
             continue
-        if norm.split(".")[0] == "metadata":
+        norm, node = found
+        if norm.split(".")[0].split("[")[0] == "metadata":
             errs.append(fe.invalid(p, jp, "must not point to fields in metadata"))
         if node.type not in ("string", "boolean", "integer"):
             errs.append(fe.invalid(p, jp,

@@ -43,7 +43,7 @@ from ._nodes import Node
 
 __all__ = [
     "CompiledRule", "compile_node_rules", "validate_rules", "rule_compile_errors",
-    "escape", "RULE_BUDGET_SECONDS",
+    "escape", "resolve_field_path", "find_field", "RULE_BUDGET_SECONDS",
 ]
 
 #: Wall-clock budget for all the rules of one object (kube: a cost budget).
@@ -97,7 +97,7 @@ class CompiledRule:
         "error", "message_error", "unsupported",
     )
 
-    def __init__(self, raw: dict) -> None:
+    def __init__(self, raw: dict, node: Optional[Node] = None) -> None:
         self.raw = raw
         self.rule = raw.get("rule") if isinstance(raw.get("rule"), str) else ""
         self.message = raw.get("message") if isinstance(raw.get("message"), str) else ""
@@ -105,7 +105,9 @@ class CompiledRule:
         self.message_expression = me if isinstance(me, str) else ""
         self.reason = raw.get("reason") if isinstance(raw.get("reason"), str) else None
         fp = raw.get("fieldPath")
-        self.field_path = normalize_field_path(fp) if isinstance(fp, str) and fp.strip() else ""
+        self.field_path = ""
+        if isinstance(fp, str) and fp.strip():
+            self.field_path = resolve_field_path(fp.strip(), node) or ""
         self.optional_old_self = raw.get("optionalOldSelf") is True
         self.uses_old_self = False
         self.program: Any = None
@@ -190,41 +192,73 @@ def _parse_error(e: CELParseError, source: str) -> str:
             f" | {src}\n | {'.' * col}^")
 
 
-def normalize_field_path(fp: str) -> str:
-    """C{.spec.foo['a.b'][0]} as a field path: C{spec.foo[a.b][0]}."""
-    out = ""
+def _field_path_tokens(path: str) -> Optional[List[Tuple[str, str]]]:
+    """C{.a['b.c'].d} as [(".", "a"), ("[", "b.c"), (".", "d")], or None if malformed."""
+    out: List[Tuple[str, str]] = []
     i = 0
-    s = fp.strip()
-    while i < len(s):
-        c = s[i]
+    while i < len(path):
+        c = path[i]
         if c == ".":
             j = i + 1
-            while j < len(s) and s[j] not in ".[":
+            while j < len(path) and path[j] not in ".[]":
                 j += 1
-            out = fe.child(out, s[i + 1:j])
+            if j == i + 1:
+                return None
+            out.append((".", path[i + 1:j]))
             i = j
         elif c == "[":
-            j = s.find("]", i)
-            if j < 0:
-                return fe.child(out, s[i:])
-            inner = s[i + 1:j].strip()
-            if len(inner) >= 2 and inner[0] == inner[-1] and inner[0] in "'\"":
-                inner = inner[1:-1]
-            out = f"{out}[{inner}]"
-            i = j + 1
-        else:
-            j = i
-            while j < len(s) and s[j] not in ".[":
+            if i + 1 >= len(path) or path[i + 1] != "'":
+                return None
+            j = i + 2
+            while j < len(path) and not (path[j] == "'" and path[j - 1] != "\\"):
                 j += 1
-            out = fe.child(out, s[i:j])
-            i = j
+            if j + 1 >= len(path) or path[j + 1] != "]":
+                return None
+            out.append(("[", path[i + 2:j].replace("\\'", "'").replace("\\\\", "\\")))
+            i = j + 2
+        else:
+            return None
     return out
+
+
+def resolve_field_path(path: str, node: Optional[Node], allow_brackets: bool = True) -> Optional[str]:
+    """
+    A rule's C{fieldPath} (C{.spec.x}, C{.labels['a.b']}) as the field path it
+    names below its node (C{spec.x}, C{labels[a.b]}): property names are
+    children, C{additionalProperties} keys are keys (kube's C{ValidFieldPath}).
+    L{None} if it does not name a field of the schema.
+    """
+    found = find_field(path, node, allow_brackets)
+    return None if found is None else found[0]
+
+
+def find_field(path: str, node: Optional[Node], allow_brackets: bool = True) -> Optional[Tuple[str, Node]]:
+    """The field path a JSON path names below C{node}, and the node it names."""
+    tokens = _field_path_tokens(path)
+    if not tokens or node is None:
+        return None
+    out = ""
+    cur = node
+    for kind, name in tokens:
+        if kind == "[" and not allow_brackets:
+            return None
+        if cur.properties:
+            if name not in cur.properties:
+                return None
+            out = fe.child(out, name)
+            cur = cur.properties[name]
+        elif isinstance(cur.additional, Node):
+            out = fe.key(out, name)
+            cur = cur.additional
+        else:
+            return None
+    return out, cur
 
 
 def compile_node_rules(node: Node) -> List[CompiledRule]:
     """The node's compiled rules (compiled on first use, then cached)."""
     if node.cel is None:
-        node.cel = [CompiledRule(r) for r in node.rules]
+        node.cel = [CompiledRule(r, node) for r in node.rules]
     return node.cel
 
 
@@ -243,7 +277,7 @@ def rule_compile_errors(node: Node, path: str) -> List[dict]:
 class _RuleValue:
     """Prints as Go's C{%#v} of an C{apiextensions.ValidationRule}."""
 
-    def __init__(self, raw: dict) -> None:
+    def __init__(self, raw: dict, node: Optional[Node] = None) -> None:
         self.raw = raw
 
     def go_repr(self) -> str:
@@ -413,8 +447,8 @@ def _rule_failure(cr: CompiledRule, path: str, node: Node, activation: Dict[str,
     if cr.message_program is not None:
         try:
             msg = cr.message_program.evaluate(activation)
-            if isinstance(msg, str) and msg.strip() and "\n" not in msg and "\r" not in msg:
-                detail = str(msg)
+            if isinstance(msg, str) and msg.strip() and "\n" not in msg.strip():
+                detail = str(msg).strip()
         except Exception:
             pass
     reason = cr.reason
