@@ -47,6 +47,6 @@ def apply_defaults(group: str, version: str, kind: str, obj: JSON) -> None:
         return
     try:
         fn(obj)
-    except _quantity.QuantityError as e:
+    except (_quantity.QuantityError, core.Base64Error) as e:
         raise apierrors.bad_request(
             f'{kind} in version "{version}" cannot be handled as a {kind}: {e}')

@@ -12,6 +12,8 @@ L{pod_template_spec} and L{pod_spec} are shared with the workload groups.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Any, Callable, Dict, Optional
 
@@ -410,18 +412,61 @@ def service(obj: JSON) -> None:
                 ingress["ipMode"] = "VIP"
 
 
+class Base64Error(ValueError):
+    """Secret data that is not base64: the decoder's 400."""
+
+
+_B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def canonical_base64(text: Any) -> str:
+    """
+    C{text} decoded and encoded again, as Go's []byte fields are: line
+    breaks dropped, padding required. Raises L{Base64Error} with Go's text.
+    """
+    if not isinstance(text, str):
+        raise Base64Error("illegal base64 data at input byte 0")
+    clean = text.replace("\r", "").replace("\n", "")
+    for i, ch in enumerate(clean):
+        if ch not in _B64_ALPHABET:
+            if ch == "=" and len(clean) % 4 == 0 and i >= len(clean) - 2 and \
+                    clean[i:].strip("=") == "":
+                break
+            raise Base64Error(f"illegal base64 data at input byte {i}")
+    if len(clean) % 4:
+        raise Base64Error(f"illegal base64 data at input byte {len(clean) - len(clean) % 4}")
+    try:
+        raw = base64.b64decode(clean, validate=True)
+    except (binascii.Error, ValueError):
+        raise Base64Error("illegal base64 data at input byte 0")
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _base64_map(obj: JSON, key: str) -> None:
+    data = obj.get(key)
+    if not isinstance(data, dict):
+        return
+    for name, value in data.items():
+        if value is not None:
+            data[name] = canonical_base64(value)
+
+
 def secret(obj: JSON) -> None:
     default_str(obj, "type", "Opaque")
+    _base64_map(obj, "data")
     # Conversion to the internal type folds stringData into data (base64 on the wire).
     string_data = obj.pop("stringData", None)
     if isinstance(string_data, dict) and string_data:
-        import base64
         data = obj.get("data")
         if not isinstance(data, dict):
             data = obj["data"] = {}
         for key, value in string_data.items():
             text = value if isinstance(value, str) else ("" if value is None else str(value))
             data[key] = base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def config_map(obj: JSON) -> None:
+    _base64_map(obj, "binaryData")
 
 
 METADATA_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -525,6 +570,7 @@ DEFAULTERS: Dict[str, Callable[[JSON], None]] = {
     "ReplicationController": replication_controller,
     "Service": service,
     "Secret": secret,
+    "ConfigMap": config_map,
     "Namespace": namespace,
     "PersistentVolume": persistent_volume,
     "PersistentVolumeClaim": persistent_volume_claim,
