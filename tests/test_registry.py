@@ -2,12 +2,16 @@
 
 import json
 
+from twisted.internet import defer
+from twisted.trial import unittest
 from zope.interface.verify import verifyObject
 
+from kapi_twisted.registry.store import build_stores
 from kapi_twisted.registry.interface import (
     DeleteOptions,
     GetOptions,
     IResourceStore,
+    RequestContext,
     ListOptions,
     WriteOptions,
 )
@@ -707,3 +711,46 @@ class RacingWriterTests(RegistryTestCase):
             "name": "a", "resourceVersion": kv.object["metadata"]["resourceVersion"]},
             "data": {"k": "mine"}}, WriteOptions()))
         self.assertEqual(err.code, 409)
+
+
+class CommittingBackendTests(unittest.TestCase):
+    """Writes in one reactor turn over a backend that commits at the turn's end (SQLite)."""
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        import os
+
+        from twisted.internet import reactor
+
+        from kapi_twisted.storage.cache import WatchCache
+        from kapi_twisted.storage.sqlite import SQLiteStorage
+
+        os.makedirs(self.mktemp())
+        backend = SQLiteStorage(os.path.join(self.mktemp(), "kapi.db"), reactor,
+                                compaction_interval=0, synchronous="NORMAL")
+        self.storage = WatchCache(backend, "/registry/", reactor)
+        yield self.storage.start()
+        self.addCleanup(self.storage.stop)
+        self.store = build_stores(self.storage, clock=reactor)[("", "v1", "configmaps")]
+        self.ctx = RequestContext()
+
+    @defer.inlineCallbacks
+    def test_updates_in_one_turn(self):
+        """Two unconditional updates, a patch and a delete in one turn all apply, none is 409."""
+        store = self.store
+        yield store.create(self.ctx, "default", {"metadata": {"name": "a"}}, WriteOptions())
+
+        def add(obj):
+            obj["data"]["p"] = "x"
+            return obj
+
+        results = yield defer.gatherResults([
+            store.update(self.ctx, "default", "a", {"metadata": {"name": "a"},
+                                                    "data": {"k": "1"}}, WriteOptions()),
+            store.update(self.ctx, "default", "a", {"metadata": {"name": "a"},
+                                                    "data": {"k": "2"}}, WriteOptions()),
+            store.patch(self.ctx, "default", "a", add, WriteOptions()),
+            store.delete(self.ctx, "default", "a", DeleteOptions()),
+        ], consumeErrors=True)
+        self.assertEqual(results[2].kv.object["data"], {"k": "2", "p": "x"})
+        self.assertTrue(results[3].finished)

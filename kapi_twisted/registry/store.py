@@ -82,6 +82,17 @@ class ListExpired(APIError):
         return status
 
 
+class _Peek(Exception):
+    """Carries the state L{IStorage.guaranteed_update} offered, unchanged."""
+
+    def __init__(self, current: Any) -> None:
+        self.current = current
+
+
+def _peek(current: Any) -> Any:
+    raise _Peek(current)
+
+
 class _EmptiedFinalizers(Exception):
     """An update removed the last finalizer of a deleting object: delete it instead."""
 
@@ -292,6 +303,21 @@ class GenericStore:
         if isinstance(error, st.CompactedError):
             return apierrors.expired(_LIST_EXPIRED)
         return storage_error_to_api(error)
+
+    def _latest(self, key: str):
+        """
+        The key's newest decided state. A plain C{get} shows only committed
+        writes; a compare-and-swap checks against writes still committing
+        (the SQLite backend commits at the end of the reactor turn), so a
+        read-modify-write must start from what C{guaranteed_update} sees.
+        """
+        d = self.storage.guaranteed_update(key, _peek)
+
+        def peeked(failure):
+            failure.trap(_Peek)
+            return failure.value.current
+
+        return d.addCallbacks(lambda kv: kv, peeked)
 
     def _check_type(self, obj: Any) -> None:
         info = self.info
@@ -636,7 +662,7 @@ class GenericStore:
         key = self.keys.key(namespace, name)
         for _ in range(_MAX_WRITE_ATTEMPTS):
             try:
-                cur = yield self.storage.get(key)
+                cur = yield self._latest(key)
             except st.KeyNotFoundError:
                 if create_body is not None and self.strategy.allow_create_on_update:
                     result = yield self._create_on_update(ctx, namespace, name, create_body,
@@ -749,7 +775,7 @@ class GenericStore:
         key = self.keys.key(namespace, name)
         for _ in range(_MAX_WRITE_ATTEMPTS):
             try:
-                cur = yield self.storage.get(key)
+                cur = yield self._latest(key)
             except st.KeyNotFoundError:
                 raise self._not_found(name)
             obj = cur.object
