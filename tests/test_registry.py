@@ -754,3 +754,12 @@ class CommittingBackendTests(unittest.TestCase):
         ], consumeErrors=True)
         self.assertEqual(results[2].kv.object["data"], {"k": "2", "p": "x"})
         self.assertTrue(results[3].finished)
+
+
+class SubresourceCreateTests(RegistryTestCase):
+    def test_status_put_of_missing_is_404(self):
+        """PUT services/x/status of a missing Service is 404 even though PUT may create Services."""
+        err = self.error(self.store("services").update(
+            self.ctx, "default", "x", {"metadata": {"name": "x"}, "status": {}},
+            WriteOptions(), "status"))
+        self.assertEqual(err.message, 'services "x" not found')

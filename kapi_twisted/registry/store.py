@@ -726,6 +726,9 @@ class GenericStore:
         except APIError:
             from twisted.internet.defer import fail
             return fail()
+        if subresource:
+            # Subresource writes never create (their strategies do not allow it).
+            create_body = None
         return self._write_loop(ctx, namespace, name, lambda cur: obj, options, subresource,
                                 create_body=create_body)
 
