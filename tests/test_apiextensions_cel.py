@@ -139,7 +139,7 @@ class RuleTests(SynchronousTestCase):
         """Rules are not run when the object already fails type or required checks."""
         s = schema_with(REPLICAS, [{"rule": "self.replicas <= self.maxReplicas"}], required=["replicas"])
         self.assertEqual(s.validate(cr({"maxReplicas": 1}))[1], {
-            "reason": "FieldValueInvalid", "field": "",
+            "reason": "FieldValueInvalid", "field": "<nil>",
             "message": 'Invalid value: "null": some validation rules were not checked because the object '
                        "was invalid; correct the existing errors to complete validation"})
 
@@ -155,13 +155,13 @@ class RuleTests(SynchronousTestCase):
         self.assertEqual(len(s.validate(cr({"replicas": 3, "max-replicas": 2}))), 1)
 
     def test_root_rule(self):
-        """A rule at the root sees metadata and reports at the root path."""
+        """A rule at the root sees metadata and reports at the nil path, as kube-apiserver does."""
         s = CompiledSchema({"type": "object", "x-kubernetes-validations": [
             {"rule": "self.metadata.name.size() <= 3", "message": "name too long"}],
             "properties": {"spec": {"type": "object"}}})
         self.assertEqual(s.validate(cr({})), [])
         self.assertEqual(s.validate({"metadata": {"name": "abcd"}, "spec": {}}), [
-            {"reason": "FieldValueInvalid", "field": "", "message": 'Invalid value: "object": name too long'}])
+            {"reason": "FieldValueInvalid", "field": "<nil>", "message": 'Invalid value: "object": name too long'}])
 
     def test_library_functions(self):
         """Kubernetes list and string library functions are available."""

@@ -178,13 +178,13 @@ class OpenAPIValidationTests(SynchronousTestCase):
             self.assertEqual(len(validate(obj({"v": bad}), schema)), 1, fmt)
 
     def test_junctors(self):
-        """anyOf/oneOf/not failures add kube-openapi's generic message without a field."""
+        """anyOf/oneOf/not failures add kube-openapi's generic message at the <nil> path."""
         schema = spec_schema({"v": {"type": "integer", "anyOf": [{"minimum": 10}, {"maximum": 0}]},
                               "w": {"type": "integer", "not": {"minimum": 5}}})
         self.assertEqual(messages(validate(obj({"v": 5, "w": 7}), schema)), [
-            ("", 'Invalid value: "": "spec.v" must validate at least one schema (anyOf)'),
+            ("<nil>", 'Invalid value: "": "spec.v" must validate at least one schema (anyOf)'),
             ("spec.v", "Invalid value: 5: spec.v in body should be greater than or equal to 10"),
-            ("", 'Invalid value: "": "spec.w" must not validate the schema (not)'),
+            ("<nil>", 'Invalid value: "": "spec.w" must not validate the schema (not)'),
         ])
 
     def test_list_type_set(self):

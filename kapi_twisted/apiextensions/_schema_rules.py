@@ -351,7 +351,7 @@ def _defaults(node: Node, path: str, errs: List[dict], is_root: bool = False) ->
         else:
             for e in validate_openapi(d, node, ""):
                 e = dict(e)
-                e["field"] = f"{dp}.{e['field']}" if e["field"] else dp
+                e["field"] = dp if e["field"] == fe.NIL_PATH else f"{dp}.{e['field']}"
                 errs.append(e)
     if node.items is not None:
         _defaults(node.items, f"{path}.items", errs)

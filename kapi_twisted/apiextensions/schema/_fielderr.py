@@ -106,6 +106,14 @@ def too_many(field: str, actual: int, maximum: int) -> dict:
 
 # --- paths (field.Path.String()) ---------------------------------------------------------
 
+#: How Go prints the nil C{*field.Path} of an error about the object itself.
+NIL_PATH = "<nil>"
+
+
+def at(path: str) -> str:
+    """The C{field} of a cause at C{path} ("" is the object itself: C{<nil>})."""
+    return path or NIL_PATH
+
 def child(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 

@@ -415,7 +415,7 @@ def _eval_node(x: Any, node: Node, path: str, old: Any, errs: List[dict], state:
             if not state["out"]:
                 state["out"] = True
                 errs.append(fe.invalid(
-                    path, node.type,
+                    fe.at(path), node.type,
                     "validation failed due to running out of cost budget, no further validation rules will be run"))
             return
         if "self" not in activation:
@@ -430,16 +430,16 @@ def _eval_node(x: Any, node: Node, path: str, old: Any, errs: List[dict], state:
         except Exception as e:  # celpy raises plain exceptions for some type errors
             result = CELEvalError(str(e), type(e), None)
         if isinstance(result, CELEvalError):
-            errs.append(fe.invalid(path, node.type, _eval_error_detail(result, cr)))
+            errs.append(fe.invalid(fe.at(path), node.type, _eval_error_detail(result, cr)))
             continue
         if isinstance(result, celtypes.BoolType) and bool(result):
             continue
-        fpath = fe.child(path, cr.field_path) if cr.field_path else path
+        fpath = fe.child(path, cr.field_path) if cr.field_path else fe.at(path)
         if isinstance(result, celtypes.BoolType):
             errs.append(_rule_failure(cr, fpath, node, activation))
         else:
             errs.append(fe.invalid(
-                path, node.type, f"rule did not evaluate to a bool evaluating rule: {cr.error_string()}"))
+                fe.at(path), node.type, f"rule did not evaluate to a bool evaluating rule: {cr.error_string()}"))
 
 
 def _rule_failure(cr: CompiledRule, path: str, node: Node, activation: Dict[str, Any]) -> dict:

@@ -74,7 +74,7 @@ class CompiledSchema:
         errs.extend(validate_list_types(obj, root))
         if root.has_rules_below:
             if any(e["reason"] in BLOCKING_CAUSE_TYPES for e in errs):
-                errs.append(fe.invalid("", None, _SKIPPED_RULES))
+                errs.append(fe.invalid(fe.NIL_PATH, None, _SKIPPED_RULES))
             else:
                 errs.extend(validate_rules(obj, root, old))
         return errs

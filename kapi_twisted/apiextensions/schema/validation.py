@@ -42,7 +42,7 @@ _IN = "body"
 
 
 def _cause_path(name: str) -> str:
-    return name[1:] if name.startswith(".") else name
+    return fe.at(name[1:] if name.startswith(".") else name)
 
 
 def _json_type(v: Any) -> str:
@@ -243,7 +243,7 @@ def _check_junctors(data: Any, node: Node, name: str, errs: List[dict], old: Any
             if best is None or len(r) < len(best):
                 best = r
         if not ok:
-            errs.append(fe.invalid("", "", f"{fe.go_quote(name)} must validate at least one schema (anyOf)"))
+            errs.append(fe.invalid(fe.NIL_PATH, "", f"{fe.go_quote(name)} must validate at least one schema (anyOf)"))
             errs.extend(best or ())
     if node.one_of:
         valid = 0
@@ -257,7 +257,7 @@ def _check_junctors(data: Any, node: Node, name: str, errs: List[dict], old: Any
         if valid != 1:
             extra = "Found none valid" if valid == 0 else f"Found {valid} valid alternatives"
             errs.append(fe.invalid(
-                "", "", f"{fe.go_quote(name)} must validate one and only one schema (oneOf). {extra}"))
+                fe.NIL_PATH, "", f"{fe.go_quote(name)} must validate one and only one schema (oneOf). {extra}"))
             if valid == 0 and best:
                 errs.extend(best)
     if node.all_of:
@@ -269,9 +269,9 @@ def _check_junctors(data: Any, node: Node, name: str, errs: List[dict], old: Any
             errs.extend(r)
         if valid != len(node.all_of):
             extra = ". None validated" if valid == 0 else ""
-            errs.append(fe.invalid("", "", f"{fe.go_quote(name)} must validate all the schemas (allOf){extra}"))
+            errs.append(fe.invalid(fe.NIL_PATH, "", f"{fe.go_quote(name)} must validate all the schemas (allOf){extra}"))
     if node.not_ is not None and not validate_openapi(data, node.not_, name):
-        errs.append(fe.invalid("", "", f"{fe.go_quote(name)} must not validate the schema (not)"))
+        errs.append(fe.invalid(fe.NIL_PATH, "", f"{fe.go_quote(name)} must not validate the schema (not)"))
 
 
 def _check_object(data: dict, node: Node, name: str, errs: List[dict], old: Any) -> None:
