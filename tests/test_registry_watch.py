@@ -262,3 +262,15 @@ class DeletionWatchTests(RegistryTestCase):
         self.clock.advance(0.2)
         self.assertEqual([e.type for e in events], ["ADDED", "BOOKMARK"])
         w.stop()
+
+    def test_no_initial_events_from_zero(self):
+        """sendInitialEvents=false with resourceVersion 0 starts at the newest revision."""
+        self.cm("a")
+        self.ok(self.storage.compact(self.ok(self.storage.current_revision())))
+        events = []
+        self.ok(self.store("configmaps").watch(self.ctx, "default", ListOptions(
+            send_initial_events=False, resource_version_match="NotOlderThan",
+            resource_version="0"), events.append))
+        self.clock.advance(0)
+        self.cm("b")
+        self.assertEqual(summary(events), [("ADDED", "b")])

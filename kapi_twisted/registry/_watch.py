@@ -244,7 +244,8 @@ class WatchDispatcher:
             except st.StorageError as e:
                 raise self.store._storage_error(e)
             after = snapshot.revision
-        elif rv is None:
+        elif not rv:
+            # No state wanted: start at the newest revision.
             after = yield storage.current_revision()
             snapshot = None
         else:
