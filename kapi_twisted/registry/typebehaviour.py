@@ -13,6 +13,18 @@ L{kapi_twisted.registry.allocators.ServiceAllocation}, because that needs
 state and an undo.
 
 All functions mutate the object they are given: the caller's own copy.
+
+Wiring, for example in the store's create path::
+
+    tb.prepare_for_create(info, obj, tb.CreateContext(now=now_rfc3339))
+    if info.kind == "Service" and info.group == "":
+        txn = allocation.allocate_create(obj, dry_run=options.dry_run)
+        try:
+            kv = yield storage.create(key, encode(obj))
+        except BaseException:
+            txn.revert()
+            raise
+        txn.commit()
 """
 
 from __future__ import annotations
@@ -48,6 +60,7 @@ _SYSTEM_PRIORITY_CLASSES = {
     "system-node-critical": 2000001000,
     "system-cluster-critical": 2000000000,
 }
+_RNG = random.Random()
 _SCHEDULING_GATED_MESSAGE = "Scheduling is blocked due to non-empty scheduling gates"
 
 
@@ -77,12 +90,15 @@ class CreateContext:
         class marked C{globalDefault}.
     """
 
-    rng: random.Random = field(default_factory=random.Random)
+    rng: random.Random = field(default_factory=lambda: _RNG)
     now: str = ""
     mount_service_account_token: bool = True
     service_account: Optional[Callable[[str, str], Optional[JSON]]] = None
     priority_class: Optional[Callable[[str], Optional[JSON]]] = None
     default_priority_class: Optional[Callable[[], Optional[JSON]]] = None
+
+
+_DEFAULT_CONTEXT = CreateContext()
 
 
 # -- entry points ------------------------------------------------------------------------
@@ -91,7 +107,7 @@ class CreateContext:
 def prepare_for_create(info: KindInfo, obj: JSON,
                        context: Optional[CreateContext] = None) -> None:
     """Defaults, admission mutations and create rules of a new object of C{info}'s kind."""
-    context = context or CreateContext()
+    context = context or _DEFAULT_CONTEXT
     apply_defaults(info.group, info.version, info.kind, obj)
     hook = _CREATE.get((info.group, info.kind))
     if hook is not None:
