@@ -197,3 +197,13 @@ class RuleTests(SynchronousTestCase):
         self.assertEqual(s.validate(cr({"labels": {"team": ""}})), [
             {"reason": "FieldValueInvalid", "field": "spec.labels[team]",
              "message": 'Invalid value: "object": team must not be empty'}])
+
+    def test_ratcheting_under_unchanged_list(self):
+        """Rules on items of an unchanged atomic list are not re-checked on update."""
+        s = CompiledSchema({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+            "tags": {"type": "array", "items": {"type": "string", "x-kubernetes-validations": [
+                {"rule": "self.size() < 3", "message": "tag too long"}]}},
+            "other": {"type": "string"}}}}})
+        old = cr({"tags": ["long"], "other": "a"})
+        self.assertEqual(s.validate(cr({"tags": ["long"], "other": "b"}), old), [])
+        self.assertEqual([c["field"] for c in s.validate(cr({"tags": ["long", "x"]}), old)], ["spec.tags[0]"])

@@ -366,26 +366,31 @@ def validate_rules(obj: Any, root: Node, old: Any = None, path: str = "") -> Lis
     return errs
 
 
-def _walk(x: Any, node: Node, path: str, old: Any, errs: List[dict], state: dict) -> None:
+def _walk(x: Any, node: Node, path: str, old: Any, errs: List[dict], state: dict,
+          parent_unchanged: bool = False) -> None:
     if x is None or not node.has_rules_below:
         return
+    # Ratcheting: a value equal to its correlated old value, or an uncorrelatable
+    # value under an unchanged ancestor, is not re-checked.
+    unchanged = (old == x and type(old) is type(x)) if old is not None else parent_unchanged
     if node.rules:
-        _eval_node(x, node, path, old, errs, state)
+        _eval_node(x, node, path, old, unchanged, errs, state)
     if isinstance(x, dict):
         props = node.properties
         add = node.additional
         old_map = old if isinstance(old, dict) and node.map_type != "atomic" else None
         for k, v in x.items():
             sub = props.get(k)
-            if sub is not None:
-                if sub.has_rules_below:
-                    _walk(v, sub, fe.child(path, k), old_map.get(k) if old_map else None, errs, state)
-            elif isinstance(add, Node) and add.has_rules_below:
-                _walk(v, add, fe.key(path, k), old_map.get(k) if old_map else None, errs, state)
+            if sub is None and isinstance(add, Node):
+                sub, child = add, fe.key(path, k)
+            else:
+                child = fe.child(path, k)
+            if sub is not None and sub.has_rules_below:
+                _walk(v, sub, child, old_map.get(k) if old_map else None, errs, state, unchanged)
     elif isinstance(x, list) and node.items is not None and node.items.has_rules_below:
         olds = _correlate(node, x, old)
         for i, v in enumerate(x):
-            _walk(v, node.items, fe.index(path, i), olds[i] if olds else None, errs, state)
+            _walk(v, node.items, fe.index(path, i), olds[i] if olds else None, errs, state, unchanged)
 
 
 def _correlate(node: Node, x: list, old: Any) -> list:
@@ -399,9 +404,9 @@ def _correlate(node: Node, x: list, old: Any) -> list:
     return [by_key.get(tuple(repr(v.get(k)) for k in keys)) if isinstance(v, dict) else None for v in x]
 
 
-def _eval_node(x: Any, node: Node, path: str, old: Any, errs: List[dict], state: dict) -> None:
+def _eval_node(x: Any, node: Node, path: str, old: Any, unchanged: bool, errs: List[dict],
+               state: dict) -> None:
     rules = compile_node_rules(node)
-    unchanged = old is not None and old == x and type(old) is type(x)
     activation: Dict[str, Any] = {}
     for cr in rules:
         if cr.program is None or cr.unsupported:

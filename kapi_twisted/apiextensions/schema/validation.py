@@ -92,7 +92,7 @@ def _validate(data: Any, node: Node, name: str, errs: List[dict], old: Any) -> N
     if old is not MISSING and old == data and _same_kinds(old, data):
         return  # ratcheting: an unchanged value is not re-validated
     if data is None:
-        if (node.types or node.format) and not node.nullable:
+        if node.types and not node.nullable:
             errs.append(_type_error(name, ",".join(node.types), "null"))
         if node.enum is not None and not node.nullable and None not in node.enum:
             errs.append(_enum_error(name, data, node.enum))
