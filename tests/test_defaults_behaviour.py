@@ -169,6 +169,11 @@ class PodCreateTests(SynchronousTestCase):
             "lastTransitionTime": "2026-01-02T03:04:05Z", "reason": "SchedulingGated",
             "message": "Scheduling is blocked due to non-empty scheduling gates"}])
 
+    def test_generation(self) -> None:
+        """A new pod has generation 1, as pods track it since 1.33."""
+        self.assertEqual(self.create(pod({"containers": [container()]}))["metadata"]["generation"],
+                         1)
+
     def test_client_status_replaced(self) -> None:
         """Whatever status a client sends, a new pod is Pending."""
         obj = pod({"containers": [container()]})
@@ -268,6 +273,18 @@ class OtherKindTests(SynchronousTestCase):
         new = {"data": {"a": "YQ=="}, "stringData": {"b": "b"}}
         tb.prepare_for_update(SECRET, new, {"data": {"a": "YQ=="}})
         self.assertEqual(new, {"type": "Opaque", "data": {"a": "YQ==", "b": "Yg=="}})
+
+    def test_storage_protection(self) -> None:
+        """Claims and volumes get protection finalizers only when asked for."""
+        claim: Dict[str, Any] = {"metadata": {"name": "c"}, "spec": {}}
+        tb.prepare_for_create(info("", "v1", "PersistentVolumeClaim"), claim)
+        self.assertNotIn("finalizers", claim["metadata"])
+        context = tb.CreateContext(storage_protection_finalizers=True)
+        tb.prepare_for_create(info("", "v1", "PersistentVolumeClaim"), claim, context)
+        self.assertEqual(claim["metadata"]["finalizers"], ["kubernetes.io/pvc-protection"])
+        volume: Dict[str, Any] = {"metadata": {"name": "v", "finalizers": ["x"]}, "spec": {}}
+        tb.prepare_for_create(info("", "v1", "PersistentVolume"), volume, context)
+        self.assertEqual(volume["metadata"]["finalizers"], ["x", "kubernetes.io/pv-protection"])
 
     def test_workload_status(self) -> None:
         """A new Deployment starts with an empty status."""

@@ -88,6 +88,10 @@ class CreateContext:
         besides the two system ones; None knows only those.
     @ivar default_priority_class: C{() -> PriorityClass dict or None}, the
         class marked C{globalDefault}.
+    @ivar storage_protection_finalizers: add the C{kubernetes.io/pvc-protection}
+        and C{kubernetes.io/pv-protection} finalizers as the
+        StorageObjectInUseProtection plugin does. Off by default: without the
+        controller that removes them, deleted claims would never go away.
     """
 
     rng: random.Random = field(default_factory=lambda: _RNG)
@@ -96,6 +100,7 @@ class CreateContext:
     service_account: Optional[Callable[[str, str], Optional[JSON]]] = None
     priority_class: Optional[Callable[[str], Optional[JSON]]] = None
     default_priority_class: Optional[Callable[[], Optional[JSON]]] = None
+    storage_protection_finalizers: bool = False
 
 
 _DEFAULT_CONTEXT = CreateContext()
@@ -226,6 +231,8 @@ def _forbidden(obj: JSON, message: str) -> apierrors.APIError:
 
 
 def _pod_create(obj: JSON, context: CreateContext) -> None:
+    # Pods track metadata.generation since 1.33 (PodObservedGenerationTracking).
+    obj.setdefault("metadata", {})["generation"] = 1
     spec = obj.setdefault("spec", {})
     _admit_service_account(obj, spec, context)
     _admit_default_tolerations(spec)
@@ -466,10 +473,31 @@ def root_ca_config_map(namespace: str, ca_pem: str) -> JSON:
     }
 
 
+def _add_finalizer(obj: JSON, finalizer: str) -> None:
+    meta = obj.setdefault("metadata", {})
+    finalizers = meta.get("finalizers")
+    if not isinstance(finalizers, list):
+        finalizers = meta["finalizers"] = []
+    if finalizer not in finalizers:
+        finalizers.append(finalizer)
+
+
+def _pvc_create(obj: JSON, context: CreateContext) -> None:
+    if context.storage_protection_finalizers:
+        _add_finalizer(obj, "kubernetes.io/pvc-protection")
+
+
+def _pv_create(obj: JSON, context: CreateContext) -> None:
+    if context.storage_protection_finalizers:
+        _add_finalizer(obj, "kubernetes.io/pv-protection")
+
+
 _CREATE: Dict[Tuple[str, str], Callable[[JSON, CreateContext], None]] = {
     ("", "Namespace"): _namespace_create,
     ("", "Pod"): _pod_create,
     ("batch", "Job"): _job_create,
+    ("", "PersistentVolumeClaim"): _pvc_create,
+    ("", "PersistentVolume"): _pv_create,
 }
 
 _UPDATE: Dict[Tuple[str, str], Callable[[JSON, JSON], None]] = {
