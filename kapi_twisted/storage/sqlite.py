@@ -251,6 +251,10 @@ def load_rows(rows: list, compacted: int) -> tuple:
     return state, history, revision
 
 
+# Stands in for the in-flight batch while an inline commit runs.
+_COMMITTING: Deferred = Deferred()
+
+
 @implementer(IStorage)
 class SQLiteStorage(LocalStorage):
     """
@@ -367,6 +371,16 @@ class SQLiteStorage(LocalStorage):
     def _flush(self) -> None:
         batch, self._queue = self._queue, []
         rows = [row for _, row, _ in batch]
+        if self._inline and not self._lock.locked:
+            # The connection is free: no need for the lock's Deferreds.
+            self._writing = _COMMITTING
+            try:
+                self._write_inline(rows)
+            except Exception:
+                self._write_failed(Failure(), batch)
+            else:
+                self._written(None, batch)
+            return
         if self._inline:
             w = self._lock.run(self._write_inline, rows)
         else:
