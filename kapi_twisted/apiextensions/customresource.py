@@ -118,7 +118,7 @@ class CustomResourceStrategy(Strategy):
     uses_generation = True
     allow_create_on_update = False
     allow_unconditional_update = False
-    returns_deleted_object = True
+    returns_deleted_object = False
 
     def __init__(self, info: ResourceInfo, compiled: Any = None) -> None:
         super().__init__(info)

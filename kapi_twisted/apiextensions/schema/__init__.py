@@ -47,10 +47,15 @@ version instead.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
-
 from ._nodes import Node, compile_node
-from .compiled import CompiledSchema
+from .compiled import (
+    CompiledSchema,
+    apply_defaults,
+    prune,
+    strict_decoding_error,
+    unknown_field_warnings,
+    validate,
+)
 from .resource import validate_custom_resource, validate_scale
 
 __all__ = [
@@ -58,28 +63,3 @@ __all__ = [
     "validate_custom_resource", "validate_scale", "unknown_field_warnings",
     "strict_decoding_error",
 ]
-
-
-def unknown_field_warnings(unknown_paths: List[str]) -> List[str]:
-    """The C{Warning} texts for C{fieldValidation=Warn} (C{unknown field "spec.foo"})."""
-    return [f'unknown field "{p}"' for p in unknown_paths]
-
-
-def strict_decoding_error(unknown_paths: List[str]) -> str:
-    """The text after C{<Kind> in version "v1" cannot be handled as a <Kind>: } for C{Strict}."""
-    return "strict decoding error: " + ", ".join(unknown_field_warnings(unknown_paths))
-
-
-def validate(obj: Any, schema: Optional[dict], old: Any = None) -> List[dict]:
-    """The causes of a 422 for custom object C{obj} under C{schema} (empty if valid)."""
-    return CompiledSchema.cached(schema).validate(obj, old)
-
-
-def prune(obj: Any, schema: Optional[dict]) -> Tuple[Any, List[str]]:
-    """Prune C{obj} in place; return it with the sorted paths of the unknown fields."""
-    return obj, CompiledSchema.cached(schema).prune(obj)
-
-
-def apply_defaults(obj: Any, schema: Optional[dict]) -> Any:
-    """Apply C{schema}'s defaults to C{obj} in place and return it."""
-    return CompiledSchema.cached(schema).default(obj)

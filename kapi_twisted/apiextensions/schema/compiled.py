@@ -1,22 +1,26 @@
 """
 L{CompiledSchema}: one CRD version's C{openAPIV3Schema}, compiled once and
-used for every request (validate, prune, default).
+used for every request (validate, prune, default), and one-shot functions
+over a schema dict that go through a cache of compiled schemas.
 """
 
 from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from . import _fielderr as fe
 from .cel import validate_rules
-from .defaulting import apply_defaults
+from .defaulting import apply_defaults as _apply_defaults
 from ._nodes import Node, compile_node
-from .pruning import prune, prune_nulls
+from .pruning import prune as _prune, prune_nulls
 from .validation import MISSING, validate_embedded, validate_list_types, validate_openapi
 
-__all__ = ["CompiledSchema", "BLOCKING_CAUSE_TYPES"]
+__all__ = [
+    "CompiledSchema", "BLOCKING_CAUSE_TYPES", "validate", "prune", "apply_defaults",
+    "unknown_field_warnings", "strict_decoding_error",
+]
 
 #: Cause types after which kube-apiserver does not run CEL rules.
 BLOCKING_CAUSE_TYPES = frozenset({
@@ -81,11 +85,34 @@ class CompiledSchema:
 
     def prune(self, obj: Any) -> List[str]:
         """Drop unknown fields (and non-nullable nulls) in place; return the unknown field paths."""
-        unknown = prune(obj, self.root, True)
+        unknown = _prune(obj, self.root, True)
         prune_nulls(obj, self.root)
         return unknown
 
     def default(self, obj: Any) -> Any:
         """Apply the schema's defaults to C{obj} in place; returns C{obj}."""
-        return apply_defaults(obj, self.root)
+        return _apply_defaults(obj, self.root)
 
+def unknown_field_warnings(unknown_paths: List[str]) -> List[str]:
+    """The C{Warning} texts for C{fieldValidation=Warn} (C{unknown field "spec.foo"})."""
+    return [f'unknown field "{p}"' for p in unknown_paths]
+
+
+def strict_decoding_error(unknown_paths: List[str]) -> str:
+    """The text after C{<Kind> in version "v1" cannot be handled as a <Kind>: } for C{Strict}."""
+    return "strict decoding error: " + ", ".join(unknown_field_warnings(unknown_paths))
+
+
+def validate(obj: Any, schema: Optional[dict], old: Any = None) -> List[dict]:
+    """The causes of a 422 for custom object C{obj} under C{schema} (empty if valid)."""
+    return CompiledSchema.cached(schema).validate(obj, old)
+
+
+def prune(obj: Any, schema: Optional[dict]) -> Tuple[Any, List[str]]:
+    """Prune C{obj} in place; return it with the sorted paths of the unknown fields."""
+    return obj, CompiledSchema.cached(schema).prune(obj)
+
+
+def apply_defaults(obj: Any, schema: Optional[dict]) -> Any:
+    """Apply C{schema}'s defaults to C{obj} in place and return it."""
+    return CompiledSchema.cached(schema).default(obj)
