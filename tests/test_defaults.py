@@ -12,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from kapi_twisted.apierrors import APIError
 from kapi_twisted.registry.defaults import apply_defaults, defaulter_for
-from kapi_twisted.registry.defaults.core import image_pull_policy
+from kapi_twisted.registry.defaults._podspec import image_pull_policy
 
 
 def defaulted(group: str, version: str, kind: str, obj: Dict[str, Any]) -> Dict[str, Any]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Callable, Dict
 
-from . import core
+from . import _podspec as podspec
 from ._util import JSON, child, default, default_str, items, spec_of
 
 __all__ = ["DEFAULTERS"]
 
 
 def _template(spec: JSON) -> None:
-    core.pod_template_spec(child(spec, "template", create=True))  # type: ignore[arg-type]
+    podspec.pod_template_spec(child(spec, "template", create=True))  # type: ignore[arg-type]
 
 
 def deployment(obj: JSON) -> None:
@@ -66,8 +66,8 @@ def stateful_set(obj: JSON) -> None:
         # Written back as full PersistentVolumeClaims.
         claim.setdefault("apiVersion", "v1")
         claim.setdefault("kind", "PersistentVolumeClaim")
-        core.template_metadata(claim)
-        core.pvc_spec(spec_of(claim))
+        podspec.template_metadata(claim)
+        podspec.pvc_spec(spec_of(claim))
         status = child(claim, "status", create=True)
         default_str(status, "phase", "Pending")  # type: ignore[arg-type]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict
 
-from . import core
+from . import _podspec as podspec
 from ._util import JSON, child, default, default_str, items, spec_of
 
 __all__ = ["DEFAULTERS", "generate_job_selector", "job_spec"]
@@ -40,7 +40,7 @@ def job_spec(spec: JSON) -> None:
         spec["podReplacementPolicy"] = (
             "Failed" if failure_policy is not None else "TerminatingOrFailed")
     default(spec, "manualSelector", False)
-    core.pod_template_spec(child(spec, "template", create=True))  # type: ignore[arg-type]
+    podspec.pod_template_spec(child(spec, "template", create=True))  # type: ignore[arg-type]
 
 
 def job(obj: JSON) -> None:
@@ -59,10 +59,10 @@ def cron_job(obj: JSON) -> None:
     default(spec, "successfulJobsHistoryLimit", 3)
     default(spec, "failedJobsHistoryLimit", 1)
     template = child(spec, "jobTemplate", create=True)
-    core.template_metadata(template)  # type: ignore[arg-type]
+    podspec.template_metadata(template)  # type: ignore[arg-type]
     # A JobTemplateSpec's job spec gets only the pod template's defaults.
     job_template_spec = spec_of(template)  # type: ignore[arg-type]
-    core.pod_template_spec(child(job_template_spec, "template", create=True))  # type: ignore[arg-type]
+    podspec.pod_template_spec(child(job_template_spec, "template", create=True))  # type: ignore[arg-type]
 
 
 def generate_job_selector(obj: JSON) -> None:
