@@ -64,6 +64,19 @@ class WatchCacheTests(unittest.TestCase):
         self.assertEqual(collectors[0].events[0].revision, kv.mod_revision)
         self.assertEqual(sibling.events, [])
 
+    def test_watch_started_inside_a_callback_misses_nothing(self):
+        """A watch opened while an event is being delivered still receives that event."""
+        late = EventCollector()
+
+        def open_another(event):
+            self.cache.watch("/registry/pods/", event.revision - 1, late)
+
+        first = self.cache.watch("/registry/pods/", 0, open_another)
+        kv = self.write("/registry/pods/ns/a")
+        first.stop()
+        self.clock.advance(0)
+        self.assertEqual([e.revision for e in late.events], [kv.mod_revision])
+
     def test_objects_are_shared_not_reencoded(self):
         """A list returns the very objects the write produced, with their cached encoding."""
         kv = self.write("/registry/pods/ns/a", x=1)

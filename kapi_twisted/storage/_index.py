@@ -313,7 +313,7 @@ class Index:
         w = IndexWatch(self, prefix, after, on_event, on_progress)
         if after < self.compacted:
             w._end(CompactedError(after, self.compacted, self.revision))
-        elif after >= self.dispatched and not self._queue:
+        elif after >= self.dispatched and not self._queue and not self._dispatching:
             self._register(w)
         else:
             self._register_pending(w)
