@@ -236,6 +236,17 @@ class CRDTests(SynchronousTestCase):
             'Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:"", OptionalOldSelf:(*bool)(nil)}: '
             "compilation failed: ERROR: <input>:1:7: Syntax error:"))
 
+    def test_cel_undefined_field(self):
+        """A rule selecting a field the schema does not declare is refused, as cel-go's checker does."""
+        crd = crontab_crd()
+        crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["x-kubernetes-validations"] = [
+            {"rule": "self.replica <= 10"}]
+        got = causes(crd)
+        self.assertEqual(len(got), 1)
+        self.assertEqual(got[0][0], f"{S}.properties[spec].x-kubernetes-validations[0].rule")
+        self.assertTrue(got[0][1].endswith(
+            "compilation failed: ERROR: <input>:1:5: undefined field 'replica'\n | self.replica <= 10\n | ....^"))
+
     def test_cel_rule_fields(self):
         """Rule entries need a rule, a supported reason and a valid fieldPath."""
         crd = crontab_crd()

@@ -82,7 +82,7 @@ class Node:
         "all_of", "any_of", "one_of", "not_", "default",
         "preserve_unknown", "embedded", "int_or_string",
         "list_type", "list_map_keys", "map_type", "rules", "types",
-        "has_value_checks", "has_rules_below", "cel",
+        "has_value_checks", "has_rules_below", "cel", "is_root",
     )
 
     raw: dict
@@ -110,12 +110,15 @@ def _num(v: Any) -> Optional[float]:
     return None
 
 
-def compile_node(raw: Any) -> Node:
-    """Build the L{Node} tree of a schema dict (the dict is not copied)."""
+def compile_node(raw: Any, is_root: bool = False) -> Node:
+    """Build the L{Node} tree of a schema dict (the dict is not copied);
+    C{is_root} marks a resource's root schema (its CEL C{self} has TypeMeta and
+    ObjectMeta)."""
     if not isinstance(raw, dict):
         raw = {}
     n = Node()
     n.raw = raw
+    n.is_root = is_root
     t = raw.get("type")
     n.type = t if isinstance(t, str) else ""
     n.int_or_string = raw.get("x-kubernetes-int-or-string") is True

@@ -17,9 +17,11 @@ A rule that evaluates to false gives C{Invalid value: "<type>": <message>} at
 the node's path (plus C{fieldPath}), or a C{Required}/C{Forbidden}/C{Duplicate}
 cause when C{reason} says so; C{messageExpression} computes the message.
 Unchanged values are not re-checked by rules that do not use C{oldSelf}
-(ratcheting). Differences from kube-apiserver: no static type checking and no
-cost estimation (only syntax errors are compilation errors), and the runtime
-budget is a wall-clock bound checked between rules. Rules that call library
+(ratcheting). Compilation reports syntax errors and, as cel-go's checker does,
+C{self.a.b} selections of fields the schema does not declare (only C{name} and
+C{generateName} of C{metadata}). Differences from kube-apiserver: no other
+static type checking and no cost estimation, and the runtime budget is a
+wall-clock bound checked between rules. Rules that call library
 functions we lack (C{url}, C{quantity}, C{ip}, ...; see L{_cellib}) or use
 the optional-field syntax (C{self.?x}) are accepted in CRDs but not evaluated.
 """
@@ -121,6 +123,10 @@ class CompiledRule:
             try:
                 ast = env.compile(self.rule)
                 self.uses_old_self = _uses_old_self(ast)
+                undefined = _undefined_field(ast, node, self.rule)
+                if undefined:
+                    self.error = "compilation failed: " + undefined
+                    return
                 missing = sorted(_functions(ast) - _KNOWN_FUNCTIONS)
                 if missing:
                     self.unsupported = "unsupported functions: " + ", ".join(missing)
@@ -136,7 +142,11 @@ class CompiledRule:
         if self.message_expression.strip():
             try:
                 ast = env.compile(self.message_expression)
-                self.message_program = env.program(ast, functions=FUNCTIONS)
+                undefined = _undefined_field(ast, node, self.message_expression)
+                if undefined:
+                    self.message_error = "messageExpression compilation failed: " + undefined
+                else:
+                    self.message_program = env.program(ast, functions=FUNCTIONS)
             except CELParseError as e:
                 self.message_error = "messageExpression compilation failed: " + _parse_error(e, self.message_expression)
 
@@ -172,6 +182,79 @@ def _functions(ast: Any) -> set:
         elif t.data == "ident_arg" and t.children:
             names.add(str(t.children[0]))
     return names
+
+
+#: What CEL sees of ObjectMeta at a resource root or in an embedded resource.
+_TYPE_META_NAMES = ("apiVersion", "kind")
+_OBJECT_META_NAMES = ("name", "generateName")
+
+
+def _self_chain(tree: Any) -> Optional[List[Any]]:
+    """The field names selected from C{self} by a C{member}/C{member_dot} tree."""
+    if tree.data == "member_dot":
+        base = _self_chain(tree.children[0])
+        return None if base is None else base + [tree.children[1]]
+    if tree.data == "member" and len(tree.children) == 1:
+        child = tree.children[0]
+        if isinstance(child, Token):
+            return None
+        if child.data == "primary" and len(child.children) == 1:
+            ident = child.children[0]
+            if isinstance(ident, Token) and str(ident) == "self":
+                return []
+            if not isinstance(ident, Token) and ident.data == "ident" and str(ident.children[0]) == "self":
+                return []
+            return None
+        return _self_chain(child)
+    return None
+
+
+def _undefined_field(ast: Any, node: Optional[Node], source: str) -> Optional[str]:
+    """cel-go's C{undefined field} check for C{self.a.b} chains on declared objects."""
+    if node is None:
+        return None
+    for t in ast.iter_subtrees_topdown():
+        if t.data != "member_dot":
+            continue
+        chain = _self_chain(t)
+        if not chain:
+            continue
+        cur: Optional[Node] = node
+        meta = False
+        for tok in chain:
+            name = str(tok)
+            if meta:
+                if name not in _OBJECT_META_NAMES:
+                    return _undefined(tok, name, source)
+                cur = None
+                break
+            if cur is None:
+                break
+            if cur.is_root or cur.embedded:
+                if name in _TYPE_META_NAMES:
+                    cur = None
+                    break
+                if name == "metadata":
+                    meta = True
+                    continue
+            if cur.properties and not cur.preserve_unknown:
+                match = [p for k, p in cur.properties.items() if escape(k) == name]
+                if not match:
+                    return _undefined(tok, name, source)
+                cur = match[0]
+            elif isinstance(cur.additional, Node):
+                cur = cur.additional
+            else:
+                break
+    return None
+
+
+def _undefined(tok: Any, name: str, source: str) -> str:
+    line = getattr(tok, "line", 1) or 1
+    col = max(0, (getattr(tok, "column", 2) or 2) - 2)  # the "." before the name, 0-based
+    lines = source.splitlines() or [""]
+    src = lines[min(line, len(lines)) - 1]
+    return f"ERROR: <input>:{line}:{col + 1}: undefined field '{name}'\n | {src}\n | {'.' * col}^"
 
 
 def _uses_old_self(ast: Any) -> bool:

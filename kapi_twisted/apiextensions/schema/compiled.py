@@ -48,7 +48,7 @@ class CompiledSchema:
 
     def __init__(self, openapi_v3_schema: Optional[dict]) -> None:
         self.schema = openapi_v3_schema or {}
-        self.root: Node = compile_node(self.schema)
+        self.root: Node = compile_node(self.schema, is_root=True)
 
     @classmethod
     def cached(cls, openapi_v3_schema: Optional[dict]) -> "CompiledSchema":
