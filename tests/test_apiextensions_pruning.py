@@ -80,6 +80,13 @@ class PruningTests(SynchronousTestCase):
         self.assertEqual(o, {"spec": {"foo": "default", "bar": None}})
 
 
+    def test_no_schema_prunes_nothing(self):
+        """Without a schema nothing is pruned."""
+        o = {"spec": {"a": 1}}
+        self.assertEqual(CompiledSchema(None).prune(o), [])
+        self.assertEqual(o, {"spec": {"a": 1}})
+
+
 class DefaultingTests(SynchronousTestCase):
     def test_docs_example(self):
         """Absent cronSpec and replicas take the schema's defaults."""

@@ -84,7 +84,10 @@ class CompiledSchema:
         return errs
 
     def prune(self, obj: Any) -> List[str]:
-        """Drop unknown fields (and non-nullable nulls) in place; return the unknown field paths."""
+        """Drop unknown fields (and non-nullable nulls) in place; return the unknown field paths.
+        Without a schema (C{None}) nothing is pruned."""
+        if not self.schema:
+            return []
         unknown = _prune(obj, self.root, True)
         prune_nulls(obj, self.root)
         return unknown
