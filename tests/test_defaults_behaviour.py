@@ -350,3 +350,35 @@ class InitialStatusTests(SynchronousTestCase):
         """Kinds without a known initial status answer None (the store decides)."""
         self.assertIsNone(tb.initial_status(info("", "v1", "Node"), {}))
         self.assertIsNone(tb.initial_status(info("", "v1", "ConfigMap"), {}))
+
+
+class LimitRangerTests(SynchronousTestCase):
+
+    def test_defaults_and_annotation(self) -> None:
+        """Containers take a LimitRange's defaults; the pod says so in an annotation."""
+        limit_range = {"spec": {"limits": [{"type": "Container",
+                                            "default": {"cpu": "500m", "memory": "256Mi"},
+                                            "defaultRequest": {"cpu": "100m"}}]}}
+        obj = pod({"containers": [container(limits={"memory": "1Gi"}),
+                                  dict(container(), name="side")]})
+        tb.prepare_for_create(POD, obj, tb.CreateContext(
+            mount_service_account_token=False, limit_ranges=lambda ns: [limit_range]))
+        first, second = obj["spec"]["containers"]
+        # The pod's own defaults (requests from limits) come first.
+        self.assertEqual(first["resources"], {"limits": {"memory": "1Gi", "cpu": "500m"},
+                                              "requests": {"memory": "1Gi", "cpu": "100m"}})
+        self.assertEqual(second["resources"], {"limits": {"cpu": "500m", "memory": "256Mi"},
+                                               "requests": {"cpu": "100m"}})
+        self.assertEqual(obj["metadata"]["annotations"]["kubernetes.io/limit-ranger"],
+                         "LimitRanger plugin set: cpu request for container c; cpu limit for "
+                         "container c; cpu request for container side; cpu, memory limit for "
+                         "container side")
+        self.assertEqual(obj["status"]["qosClass"], "Burstable")
+
+    def test_no_limit_ranges(self) -> None:
+        """Without LimitRanges nothing changes."""
+        obj = pod({"containers": [container()]})
+        tb.prepare_for_create(POD, obj, tb.CreateContext(mount_service_account_token=False,
+                                                         limit_ranges=lambda ns: []))
+        self.assertEqual(obj["spec"]["containers"][0]["resources"], {})
+        self.assertNotIn("annotations", obj["metadata"])

@@ -33,7 +33,7 @@ import copy
 import random
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Dict, Optional, Protocol, Tuple
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
 from kapi_twisted import apierrors
 
@@ -88,6 +88,9 @@ class CreateContext:
         besides the two system ones; None knows only those.
     @ivar default_priority_class: C{() -> PriorityClass dict or None}, the
         class marked C{globalDefault}.
+    @ivar limit_ranges: C{namespace -> LimitRange dicts}, whose Container
+        defaults the LimitRanger plugin gives to pod containers without them
+        (None: no LimitRanger).
     @ivar storage_protection_finalizers: add the C{kubernetes.io/pvc-protection}
         and C{kubernetes.io/pv-protection} finalizers as the
         StorageObjectInUseProtection plugin does. Off by default: without the
@@ -100,6 +103,7 @@ class CreateContext:
     service_account: Optional[Callable[[str, str], Optional[JSON]]] = None
     priority_class: Optional[Callable[[str], Optional[JSON]]] = None
     default_priority_class: Optional[Callable[[], Optional[JSON]]] = None
+    limit_ranges: Optional[Callable[[str], List[JSON]]] = None
     storage_protection_finalizers: bool = False
 
 
@@ -235,6 +239,9 @@ def _pod_create(obj: JSON, context: CreateContext) -> None:
     obj.setdefault("metadata", {})["generation"] = 1
     spec = obj.setdefault("spec", {})
     _admit_service_account(obj, spec, context)
+    if context.limit_ranges is not None:
+        namespace = (obj.get("metadata") or {}).get("namespace") or ""
+        apply_limit_range_defaults(obj, context.limit_ranges(namespace))
     _admit_default_tolerations(spec)
     _admit_priority(obj, spec, context)
 
@@ -319,6 +326,52 @@ def _mount_token(spec: JSON, rng: random.Random) -> None:
     if needs_volume and not has_volume:
         volumes.append(token_volume(volume_name))
         spec["volumes"] = volumes
+
+
+LIMIT_RANGER_ANNOTATION = "kubernetes.io/limit-ranger"
+
+
+def apply_limit_range_defaults(pod: JSON, limit_ranges: List[JSON]) -> None:
+    """
+    The LimitRanger plugin's mutation: containers lacking a request or limit
+    take the Container defaults of the namespace's LimitRanges, and the pod
+    is annotated with what was set.
+    """
+    requests: Dict[str, Any] = {}
+    limits: Dict[str, Any] = {}
+    for lr in limit_ranges:
+        for item in (lr.get("spec") or {}).get("limits") or ():
+            if isinstance(item, dict) and item.get("type") == "Container":
+                requests.update(item.get("defaultRequest") or {})
+                limits.update(item.get("default") or {})
+    if not requests and not limits:
+        return
+    notes: List[str] = []
+    spec = pod.get("spec") or {}
+    for key, label in (("containers", "container"), ("initContainers", "init container")):
+        for c in spec.get(key) or ():
+            if not isinstance(c, dict):
+                continue
+            resources = c.get("resources")
+            if not isinstance(resources, dict):
+                resources = c["resources"] = {}
+            for field_name, defaults, word in (("requests", requests, "request"),
+                                               ("limits", limits, "limit")):
+                current = resources.get(field_name)
+                current = dict(current) if isinstance(current, dict) else {}
+                added = sorted(name for name in defaults if name not in current)
+                for name in added:
+                    current[name] = defaults[name]
+                if current:
+                    resources[field_name] = current
+                if added:
+                    notes.append(f"{', '.join(added)} {word} for {label} {c.get('name') or ''}")
+    if notes:
+        meta = pod.setdefault("metadata", {})
+        annotations = meta.get("annotations")
+        if not isinstance(annotations, dict):
+            annotations = meta["annotations"] = {}
+        annotations[LIMIT_RANGER_ANNOTATION] = "LimitRanger plugin set: " + "; ".join(notes)
 
 
 def _admit_default_tolerations(spec: JSON) -> None:
