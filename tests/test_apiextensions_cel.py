@@ -186,7 +186,8 @@ class RuleTests(SynchronousTestCase):
 
     def test_unsupported_library_not_evaluated(self):
         """Rules using library functions we lack (url, quantity...) are accepted and not evaluated."""
-        s = schema_with({"u": {"type": "string"}}, [{"rule": "isURL(self.u)"}, {"rule": "self.?u.orValue('') != ''"}])
+        s = schema_with({"u": {"type": "string"}}, [{"rule": "isURL(self.u)"}, {"rule": "self.?u.orValue('') != ''"},
+                                                   {"rule": "sets.contains(['a'], [self.u])"}])
         self.assertEqual(s.validate(cr({"u": "not a url"})), [])
 
     def test_field_path_into_map(self):

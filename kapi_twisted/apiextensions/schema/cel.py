@@ -174,14 +174,34 @@ _KNOWN_FUNCTIONS = frozenset({
 }) | frozenset(FUNCTIONS)
 
 
+#: Namespaces of CEL extension functions (C{sets.contains(...)}); none is supported.
+_NAMESPACES = frozenset({"sets", "optional", "strings", "math", "base64", "lists", "encoders"})
+
+
 def _functions(ast: Any) -> set:
     names = set()
     for t in ast.iter_subtrees():
         if t.data == "member_dot_arg" and len(t.children) > 1:
-            names.add(str(t.children[1]))
+            name = str(t.children[1])
+            base = _bare_ident(t.children[0])
+            names.add(f"{base}.{name}" if base in _NAMESPACES else name)
         elif t.data == "ident_arg" and t.children:
             names.add(str(t.children[0]))
     return names
+
+
+def _bare_ident(tree: Any) -> Optional[str]:
+    if isinstance(tree, Token) or tree.data != "member" or len(tree.children) != 1:
+        return None
+    primary = tree.children[0]
+    if isinstance(primary, Token) or primary.data != "primary" or len(primary.children) != 1:
+        return None
+    ident = primary.children[0]
+    if isinstance(ident, Token):
+        return str(ident) if ident.type == "IDENT" else None
+    if ident.data == "ident" and ident.children:
+        return str(ident.children[0])
+    return None
 
 
 #: What CEL sees of ObjectMeta at a resource root or in an embedded resource.
