@@ -1,54 +1,23 @@
 """
-Per-kind behaviour of built-in types on a write, in one call per write:
-defaulting (L{kapi_twisted.registry.defaults}), the kind's strategy rules
-(initial status, a Job's generated selector, a Namespace's finalizer...) and
-the mutating admission plugins every kube-apiserver runs on pods
-(ServiceAccount, DefaultTolerationSeconds, Priority).
-
-The generic store calls L{prepare_for_create} after it has set the system
-metadata (uid, creationTimestamp, name), L{prepare_for_update} on a
-main-resource update, and L{prepare_for_status_update} on a status write.
-Service IPs and NodePorts are allocated separately, by
-L{kapi_twisted.registry.allocators.ServiceAllocation}, because that needs
-state and an undo.
-
-All functions mutate the object they are given: the caller's own copy.
-
-Wiring, for example in the store's create path::
-
-    tb.prepare_for_create(info, obj, tb.CreateContext(now=now_rfc3339))
-    if info.kind == "Service" and info.group == "":
-        txn = allocation.allocate_create(obj, dry_run=options.dry_run)
-        try:
-            kv = yield storage.create(key, encode(obj))
-        except BaseException:
-            txn.revert()
-            raise
-        txn.commit()
+Pods on create: the mutating admission plugins every kube-apiserver runs
+(ServiceAccount with its projected token volume, LimitRanger,
+DefaultTolerationSeconds, Priority) and the pod strategy's initial status
+with the QoS class computed as kube's C{GetPodQOS} does.
 """
 
 from __future__ import annotations
 
-import copy
 import random
-from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Dict, List, Optional
 
 from kapi_twisted import apierrors
 
-from .allocators import ServiceAllocation
-from .defaults import apply_defaults
-from .defaults import _quantity
-from .defaults.batch import generate_job_selector
+from ..defaults import _quantity
+from ._context import JSON, CreateContext
 
-__all__ = [
-    "KindInfo", "CreateContext", "prepare_for_create", "prepare_for_update",
-    "prepare_for_status_update", "initial_status", "pod_qos_class",
-    "default_service_account", "root_ca_config_map", "ROOT_CA_CONFIG_MAP",
-]
-
-JSON = Dict[str, Any]
+__all__ = ["admit_pod", "pod_status", "pod_qos_class", "token_volume",
+           "apply_limit_range_defaults", "ROOT_CA_CONFIG_MAP", "LIMIT_RANGER_ANNOTATION"]
 
 SERVICE_ACCOUNT_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 TOKEN_VOLUME_PREFIX = "kube-api-access-"
@@ -60,169 +29,7 @@ _SYSTEM_PRIORITY_CLASSES = {
     "system-node-critical": 2000001000,
     "system-cluster-critical": 2000000000,
 }
-_RNG = random.Random()
 _SCHEDULING_GATED_MESSAGE = "Scheduling is blocked due to non-empty scheduling gates"
-
-
-class KindInfo(Protocol):
-    """What we need of a resource (L{kapi_twisted.apis.registry.ResourceInfo} fits)."""
-
-    group: str
-    version: str
-    kind: str
-
-
-@dataclass
-class CreateContext:
-    """
-    What create-time rules need beyond the object.
-
-    @ivar rng: picks the random part of generated volume names.
-    @ivar now: the RFC 3339 time of the write (condition timestamps).
-    @ivar mount_service_account_token: the ServiceAccount admission plugin
-        mounts a projected token volume into pods.
-    @ivar service_account: C{(namespace, name) -> ServiceAccount dict or
-        None}, to check that a pod's ServiceAccount exists (and read its
-        automount and imagePullSecrets); None skips the check.
-    @ivar priority_class: C{name -> PriorityClass dict or None}, for classes
-        besides the two system ones; None knows only those.
-    @ivar default_priority_class: C{() -> PriorityClass dict or None}, the
-        class marked C{globalDefault}.
-    @ivar limit_ranges: C{namespace -> LimitRange dicts}, whose Container
-        defaults the LimitRanger plugin gives to pod containers without them
-        (None: no LimitRanger).
-    @ivar storage_protection_finalizers: add the C{kubernetes.io/pvc-protection}
-        and C{kubernetes.io/pv-protection} finalizers as the
-        StorageObjectInUseProtection plugin does. Off by default: without the
-        controller that removes them, deleted claims would never go away.
-    """
-
-    rng: random.Random = field(default_factory=lambda: _RNG)
-    now: str = ""
-    mount_service_account_token: bool = True
-    service_account: Optional[Callable[[str, str], Optional[JSON]]] = None
-    priority_class: Optional[Callable[[str], Optional[JSON]]] = None
-    default_priority_class: Optional[Callable[[], Optional[JSON]]] = None
-    limit_ranges: Optional[Callable[[str], List[JSON]]] = None
-    storage_protection_finalizers: bool = False
-
-
-_DEFAULT_CONTEXT = CreateContext()
-
-
-# -- entry points ------------------------------------------------------------------------
-
-
-def prepare_for_create(info: KindInfo, obj: JSON,
-                       context: Optional[CreateContext] = None) -> None:
-    """Defaults, admission mutations and create rules of a new object of C{info}'s kind."""
-    context = context or _DEFAULT_CONTEXT
-    apply_defaults(info.group, info.version, info.kind, obj)
-    hook = _CREATE.get((info.group, info.kind))
-    if hook is not None:
-        hook(obj, context)
-    status = initial_status(info, obj, context.now)
-    if status is not None:
-        obj["status"] = status
-
-
-def prepare_for_update(info: KindInfo, new: JSON, old: JSON) -> None:
-    """Defaults and update rules of a main-resource update (status comes from C{old})."""
-    apply_defaults(info.group, info.version, info.kind, new)
-    hook = _UPDATE.get((info.group, info.kind))
-    if hook is not None:
-        hook(new, old)
-
-
-def prepare_for_status_update(info: KindInfo, new: JSON, old: JSON) -> None:
-    """Defaults of a status write (kube decodes, hence defaults, every body)."""
-    apply_defaults(info.group, info.version, info.kind, new)
-
-
-def initial_status(info: KindInfo, obj: JSON, now: str = "") -> Optional[JSON]:
-    """
-    The status a create starts from (an empty Go status struct as Go writes
-    it: plain counters appear as 0), or None to leave the store's rule alone.
-    """
-    key = (info.group, info.kind)
-    if key == ("", "Pod"):
-        return _pod_status(obj, now)
-    if key == ("autoscaling", "HorizontalPodAutoscaler"):
-        if info.version == "v1":
-            return {"currentReplicas": 0, "desiredReplicas": 0}
-        return {"desiredReplicas": 0}
-    status = _INITIAL_STATUS.get(key)
-    return copy.deepcopy(status) if status is not None else None
-
-
-_INITIAL_STATUS: Dict[Tuple[str, str], JSON] = {
-    ("", "Namespace"): {"phase": "Active"},
-    ("", "Service"): {"loadBalancer": {}},
-    ("networking.k8s.io", "Ingress"): {"loadBalancer": {}},
-    ("", "PersistentVolumeClaim"): {"phase": "Pending"},
-    ("", "PersistentVolume"): {"phase": "Pending"},
-    ("", "ReplicationController"): {"replicas": 0},
-    ("apps", "ReplicaSet"): {"replicas": 0},
-    ("apps", "StatefulSet"): {"availableReplicas": 0, "replicas": 0},
-    ("apps", "DaemonSet"): {"currentNumberScheduled": 0, "desiredNumberScheduled": 0,
-                            "numberMisscheduled": 0, "numberReady": 0},
-    ("policy", "PodDisruptionBudget"): {"currentHealthy": 0, "desiredHealthy": 0,
-                                        "disruptionsAllowed": 0, "expectedPods": 0},
-    ("apps", "Deployment"): {},
-    ("batch", "Job"): {},
-    ("batch", "CronJob"): {},
-    ("", "ResourceQuota"): {},
-}
-
-
-# -- namespaces ----------------------------------------------------------------------------
-
-
-def _namespace_create(obj: JSON, context: CreateContext) -> None:
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        spec = obj["spec"] = {}
-    finalizers = spec.get("finalizers")
-    if not isinstance(finalizers, list):
-        finalizers = spec["finalizers"] = []
-    if "kubernetes" not in finalizers:
-        finalizers.append("kubernetes")
-
-
-def _namespace_update(new: JSON, old: JSON) -> None:
-    # spec.finalizers change only through the finalize subresource.
-    old_finalizers = (old.get("spec") or {}).get("finalizers")
-    spec = new.get("spec")
-    if not isinstance(spec, dict):
-        spec = new["spec"] = {}
-    if old_finalizers is None:
-        spec.pop("finalizers", None)
-    else:
-        spec["finalizers"] = list(old_finalizers)
-
-
-# -- jobs ----------------------------------------------------------------------------------
-
-
-def _job_create(obj: JSON, context: CreateContext) -> None:
-    generate_job_selector(obj)
-    # kube defaults again on its way back from storage: a Job without labels
-    # takes its template's (now with the generated ones).
-    meta = obj.setdefault("metadata", {})
-    labels = ((obj["spec"].get("template") or {}).get("metadata") or {}).get("labels")
-    if not meta.get("labels") and isinstance(labels, dict):
-        meta["labels"] = dict(labels)
-
-
-# -- services ------------------------------------------------------------------------------
-
-
-def _service_update(new: JSON, old: JSON) -> None:
-    ServiceAllocation.patch_allocated_values(new, old)
-    ServiceAllocation.drop_type_dependent_fields(new, old)
-
-
-# -- pods ----------------------------------------------------------------------------------
 
 
 def _pod_name(obj: JSON) -> str:
@@ -234,7 +41,8 @@ def _forbidden(obj: JSON, message: str) -> apierrors.APIError:
     return apierrors.forbidden("pods", _pod_name(obj), message)
 
 
-def _pod_create(obj: JSON, context: CreateContext) -> None:
+def admit_pod(obj: JSON, context: CreateContext) -> None:
+    """The pod strategy's generation and the mutating admission plugins, in kube's order."""
     # Pods track metadata.generation since 1.33 (PodObservedGenerationTracking).
     obj.setdefault("metadata", {})["generation"] = 1
     spec = obj.setdefault("spec", {})
@@ -429,7 +237,8 @@ def _admit_priority(obj: JSON, spec: JSON, context: CreateContext) -> None:
     spec["preemptionPolicy"] = preemption
 
 
-def _pod_status(obj: JSON, now: str) -> JSON:
+def pod_status(obj: JSON, now: str) -> JSON:
+    """A new pod's status: Pending, its QoS class, a gated condition if gated."""
     spec = obj.get("spec") or {}
     status: JSON = {"phase": "Pending", "qosClass": pod_qos_class(spec)}
     if spec.get("schedulingGates"):
@@ -495,65 +304,3 @@ def pod_qos_class(spec: JSON) -> str:
     if guaranteed and len(requests) == len(limits):
         return "Guaranteed"
     return "Burstable"
-
-
-# -- what kube-controller-manager puts in every namespace ------------------------------------
-
-
-def default_service_account(namespace: str) -> JSON:
-    """The C{default} ServiceAccount the serviceaccount controller creates."""
-    return {"apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": {"name": "default", "namespace": namespace}}
-
-
-def root_ca_config_map(namespace: str, ca_pem: str) -> JSON:
-    """The C{kube-root-ca.crt} ConfigMap the root-ca-cert-publisher controller creates."""
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": ROOT_CA_CONFIG_MAP,
-            "namespace": namespace,
-            "annotations": {
-                "kubernetes.io/description": (
-                    "Contains a CA bundle that can be used to verify the kube-apiserver when "
-                    "using internal endpoints such as the internal service IP or "
-                    "kubernetes.default.svc. No other usage is guaranteed across "
-                    "distributions of Kubernetes clusters."),
-            },
-        },
-        "data": {"ca.crt": ca_pem},
-    }
-
-
-def _add_finalizer(obj: JSON, finalizer: str) -> None:
-    meta = obj.setdefault("metadata", {})
-    finalizers = meta.get("finalizers")
-    if not isinstance(finalizers, list):
-        finalizers = meta["finalizers"] = []
-    if finalizer not in finalizers:
-        finalizers.append(finalizer)
-
-
-def _pvc_create(obj: JSON, context: CreateContext) -> None:
-    if context.storage_protection_finalizers:
-        _add_finalizer(obj, "kubernetes.io/pvc-protection")
-
-
-def _pv_create(obj: JSON, context: CreateContext) -> None:
-    if context.storage_protection_finalizers:
-        _add_finalizer(obj, "kubernetes.io/pv-protection")
-
-
-_CREATE: Dict[Tuple[str, str], Callable[[JSON, CreateContext], None]] = {
-    ("", "Namespace"): _namespace_create,
-    ("", "Pod"): _pod_create,
-    ("batch", "Job"): _job_create,
-    ("", "PersistentVolumeClaim"): _pvc_create,
-    ("", "PersistentVolume"): _pv_create,
-}
-
-_UPDATE: Dict[Tuple[str, str], Callable[[JSON, JSON], None]] = {
-    ("", "Namespace"): _namespace_update,
-    ("", "Service"): _service_update,
-}
