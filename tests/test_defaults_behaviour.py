@@ -382,3 +382,13 @@ class LimitRangerTests(SynchronousTestCase):
                                                          limit_ranges=lambda ns: []))
         self.assertEqual(obj["spec"]["containers"][0]["resources"], {})
         self.assertNotIn("annotations", obj["metadata"])
+
+
+class PublicSurfaceTests(SynchronousTestCase):
+
+    def test_public_names(self) -> None:
+        """The names the store wires in stay importable from the package roots."""
+        from kapi_twisted.registry import allocators, defaults, typebehaviour
+        for module in (allocators, defaults, typebehaviour):
+            for name in module.__all__:
+                self.assertTrue(hasattr(module, name), f"{module.__name__}.{name}")
