@@ -66,6 +66,6 @@ def install_apiextensions(server: Any, storage: Any, config: Any, long_running: 
     controller = CRDController(informer, crd_store, serving, clock)
     ext = APIExtensions(crd_store, serving, informer, controller)
     server.add_post_start_hook(INFORMERS_HOOK, lambda context: informer.start())
-    server.add_post_start_hook(CONTROLLERS_HOOK, lambda context: informer.synced)
+    server.add_post_start_hook(CONTROLLERS_HOOK, lambda context: None)
     server.add_pre_shutdown_hook("stop-apiextensions-controllers", ext.stop)
     return ext

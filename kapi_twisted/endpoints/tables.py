@@ -33,7 +33,8 @@ def table(
     if info is None:
         convertor = registry_tables.default_table()
     else:
-        convertor = _convertor(info.group, info.plural)
+        # Custom resources carry their own (additionalPrinterColumns).
+        convertor = getattr(info, "table_convertor", None) or _convertor(info.group, info.plural)
     list_meta: Dict[str, Any] = {"resourceVersion": resource_version}
     if continue_token:
         list_meta["continue"] = continue_token
