@@ -9,14 +9,17 @@ version and, for each request::
     from kapi_twisted.apiextensions.schema import CompiledSchema
 
     schema = CompiledSchema.cached(version["schema"]["openAPIV3Schema"])
+    schema.default(obj)                  # on create, update and read
     unknown = schema.prune(obj)          # ["spec.foo", ...] for fieldValidation:
     # Strict: 400 f'{kind} in version "{v}" cannot be handled as a {kind}: '
     #              + strict_decoding_error(unknown)
     # Warn: one "299 -" warning per unknown_field_warnings(unknown)
-    schema.default(obj)                  # on create, update and read
     causes = schema.validate(obj, old)   # [] or the causes of a 422 Invalid
     if causes:
         raise apierrors.invalid(kind, name, causes, group)
+
+(kube-apiserver defaults while decoding and prunes right after; defaults are
+pruned values, so either order gives the same object.)
 
 Causes are C{{"reason", "message", "field"}} dicts, worded as kube-apiserver
 words them (C{spec.replicas: Invalid value: 11: spec.replicas in body should be
