@@ -28,7 +28,6 @@ the optional-field syntax (C{self.?x}) are accepted in CRDs but not evaluated.
 
 from __future__ import annotations
 
-import base64
 import re
 import time
 from typing import Any, Dict, List, Optional, Tuple
@@ -41,6 +40,8 @@ from lark import Token
 
 from . import _fielderr as fe
 from ._cellib import FUNCTIONS, Optional_
+from ._celvalues import escape, to_cel
+from ._fieldpath import find_field, resolve_field_path
 from ._nodes import Node
 
 __all__ = [
@@ -59,35 +60,6 @@ def _env() -> celpy.Environment:
     if _ENV is None:
         _ENV = celpy.Environment()
     return _ENV
-
-
-_RESERVED = frozenset({
-    "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for",
-    "function", "if", "import", "let", "loop", "package", "namespace", "return", "var",
-    "void", "while",
-})
-_ESCAPE = re.compile(r"(__|[-./]|[^a-zA-Z0-9\-./_])")
-_ESCAPES = {"__": "__underscores__", ".": "__dot__", "-": "__dash__", "/": "__slash__"}
-
-
-def escape(ident: str) -> Optional[str]:
-    """kube's CEL escaping of a property name, or L{None} if it cannot be a CEL field."""
-    if not ident or ident[0].isdigit():
-        return None
-    if ident in _RESERVED:
-        return f"__{ident}__"
-    bad = False
-
-    def repl(m: "re.Match[str]") -> str:
-        nonlocal bad
-        s = m.group(0)
-        if s in _ESCAPES:
-            return _ESCAPES[s]
-        bad = True
-        return ""
-
-    out = _ESCAPE.sub(repl, ident)
-    return None if bad else out
 
 
 class CompiledRule:
@@ -295,69 +267,6 @@ def _parse_error(e: CELParseError, source: str) -> str:
             f" | {src}\n | {'.' * col}^")
 
 
-def _field_path_tokens(path: str) -> Optional[List[Tuple[str, str]]]:
-    """C{.a['b.c'].d} as [(".", "a"), ("[", "b.c"), (".", "d")], or None if malformed."""
-    out: List[Tuple[str, str]] = []
-    i = 0
-    while i < len(path):
-        c = path[i]
-        if c == ".":
-            j = i + 1
-            while j < len(path) and path[j] not in ".[]":
-                j += 1
-            if j == i + 1:
-                return None
-            out.append((".", path[i + 1:j]))
-            i = j
-        elif c == "[":
-            if i + 1 >= len(path) or path[i + 1] != "'":
-                return None
-            j = i + 2
-            while j < len(path) and not (path[j] == "'" and path[j - 1] != "\\"):
-                j += 1
-            if j + 1 >= len(path) or path[j + 1] != "]":
-                return None
-            out.append(("[", path[i + 2:j].replace("\\'", "'").replace("\\\\", "\\")))
-            i = j + 2
-        else:
-            return None
-    return out
-
-
-def resolve_field_path(path: str, node: Optional[Node], allow_brackets: bool = True) -> Optional[str]:
-    """
-    A rule's C{fieldPath} (C{.spec.x}, C{.labels['a.b']}) as the field path it
-    names below its node (C{spec.x}, C{labels[a.b]}): property names are
-    children, C{additionalProperties} keys are keys (kube's C{ValidFieldPath}).
-    L{None} if it does not name a field of the schema.
-    """
-    found = find_field(path, node, allow_brackets)
-    return None if found is None else found[0]
-
-
-def find_field(path: str, node: Optional[Node], allow_brackets: bool = True) -> Optional[Tuple[str, Node]]:
-    """The field path a JSON path names below C{node}, and the node it names."""
-    tokens = _field_path_tokens(path)
-    if not tokens or node is None:
-        return None
-    out = ""
-    cur = node
-    for kind, name in tokens:
-        if kind == "[" and not allow_brackets:
-            return None
-        if cur.properties:
-            if name not in cur.properties:
-                return None
-            out = fe.child(out, name)
-            cur = cur.properties[name]
-        elif isinstance(cur.additional, Node):
-            out = fe.key(out, name)
-            cur = cur.additional
-        else:
-            return None
-    return out, cur
-
-
 def compile_node_rules(node: Node) -> List[CompiledRule]:
     """The node's compiled rules (compiled on first use, then cached)."""
     if node.cel is None:
@@ -401,58 +310,6 @@ class _RuleValue:
             f"MessageExpression:{s('messageExpression')}, Reason:{reason}, "
             f"FieldPath:{s('fieldPath')}, OptionalOldSelf:{oos}}}"
         )
-
-
-# --- values -----------------------------------------------------------------------------
-
-
-def to_cel(v: Any, node: Optional[Node]) -> Any:
-    """A decoded JSON value as a CEL value, typed by its schema node."""
-    if v is None:
-        return None
-    if isinstance(v, bool):
-        return celtypes.BoolType(v)
-    if isinstance(v, int):
-        if node is not None and node.type == "number":
-            return celtypes.DoubleType(v)
-        return celtypes.IntType(v)
-    if isinstance(v, float):
-        if node is not None and node.type == "integer" and v == int(v):
-            return celtypes.IntType(int(v))
-        return celtypes.DoubleType(v)
-    if isinstance(v, str):
-        if node is not None and node.type == "string" and node.format:
-            fmt = node.format.replace("-", "")
-            try:
-                if fmt == "datetime":
-                    return celtypes.TimestampType(v)
-                if fmt == "date":
-                    return celtypes.TimestampType(v + "T00:00:00Z")
-                if fmt == "duration":
-                    return celtypes.DurationType(v)
-                if fmt == "byte":
-                    return celtypes.BytesType(base64.b64decode(v, validate=True))
-            except Exception:
-                pass
-        return celtypes.StringType(v)
-    if isinstance(v, list):
-        items = node.items if node is not None else None
-        return celtypes.ListType([to_cel(x, items) for x in v])
-    if isinstance(v, dict):
-        out: Dict[Any, Any] = {}
-        props = node.properties if node is not None else {}
-        add = node.additional if node is not None else None
-        for k, x in v.items():
-            sub = props.get(k)
-            if sub is not None:
-                name = escape(k)
-                if name is None:
-                    continue
-                out[celtypes.StringType(name)] = to_cel(x, sub)
-            else:
-                out[celtypes.StringType(k)] = to_cel(x, add if isinstance(add, Node) else None)
-        return celtypes.MapType(out)
-    return v
 
 
 # --- evaluation -------------------------------------------------------------------------
