@@ -24,6 +24,7 @@ from twisted.internet.defer import inlineCallbacks, succeed
 from zope.interface import implementer
 
 from kapi_twisted import apierrors
+from kapi_twisted.admission.interface import CREATE, DELETE, Attributes
 from kapi_twisted.apierrors import APIError
 from kapi_twisted.apis.registry import ResourceInfo, all_resources
 from kapi_twisted.server.storage_errors import storage_error_to_api
@@ -263,6 +264,8 @@ class GenericStore:
         self.keys = KeyLayout(info, prefix)
         self._shared_prefix = shared_prefix
         self._watches = WatchDispatcher(self, clock)
+        #: Admission (L{kapi_twisted.admission.IAdmission}) run on creates and deletes.
+        self.admission: Any = None
 
     # -- small helpers --------------------------------------------------------------
 
@@ -529,6 +532,12 @@ class GenericStore:
                options: WriteOptions):
         _options.validate_write_options(options, "CreateOptions")
         new = self._prepare_create(ctx, namespace, obj, options)
+        if self.admission is not None:
+            body_meta = obj.get("metadata") or {}
+            yield self.admission.admit(Attributes(
+                CREATE, self.info, namespace,
+                body_meta.get("name") or body_meta.get("generateName") or "", new,
+                ctx.user, options.dry_run))
         self._validate_create(new)
         meta = new["metadata"]
         generated = not (obj.get("metadata") or {}).get("name") and bool(meta.get("generateName"))
@@ -649,8 +658,7 @@ class GenericStore:
         meta["resourceVersion"] = old_meta.get("resourceVersion")
         if new == old:
             return None
-        if (meta.get("deletionTimestamp") and not meta.get("finalizers")
-                and (meta.get("deletionGracePeriodSeconds") or 0) == 0):
+        if self.strategy.should_delete_during_update(new, old):
             raise _EmptiedFinalizers(new)
         return new
 
@@ -775,6 +783,9 @@ class GenericStore:
                options: Optional[DeleteOptions] = None):
         options = options or DeleteOptions()
         _options.validate_delete_options(options)
+        if self.admission is not None:
+            yield self.admission.admit(Attributes(
+                DELETE, self.info, namespace, name, None, ctx.user, options.dry_run))
         key = self.keys.key(namespace, name)
         for _ in range(_MAX_WRITE_ATTEMPTS):
             try:

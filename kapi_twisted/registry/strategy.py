@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from kapi_twisted.apis.registry import ResourceInfo
 
-from . import _workloads
+from . import _deletion, _workloads
 from . import validation as v
 
 __all__ = ["Strategy", "strategy_for"]
@@ -44,6 +44,8 @@ class Strategy:
     allow_unconditional_update = True
     returns_deleted_object = False
     keep_status_on_create = False
+    #: The propagation a DELETE without one gets (C{DefaultGarbageCollectionPolicy}).
+    default_gc_policy = _deletion.BACKGROUND
 
     def __init__(self, info: ResourceInfo) -> None:
         self.info = info
@@ -77,21 +79,16 @@ class Strategy:
         now, or the object to keep while it terminates (C{obj} itself,
         unchanged, when it already is terminating).
 
-        Here: objects with finalizers get C{deletionTimestamp} and
+        Here (L{_deletion.mark_for_deletion}): the C{orphan} /
+        C{foregroundDeletion} finalizers the propagation policy asks for are
+        set; objects with finalizers get C{deletionTimestamp} and
         C{deletionGracePeriodSeconds: 0} (and one more generation).
-        Propagation-policy finalizers, graceful pod deletion and namespace
-        termination belong in overrides of this hook.
         """
-        meta = obj.get("metadata") or {}
-        if not meta.get("finalizers"):
-            return None
-        if meta.get("deletionTimestamp"):
-            return obj
-        meta["deletionTimestamp"] = now
-        meta["deletionGracePeriodSeconds"] = 0
-        if (meta.get("generation") or 0) > 0:
-            meta["generation"] += 1
-        return obj
+        return _deletion.mark_for_deletion(obj, options, now, self.default_gc_policy)
+
+    def should_delete_during_update(self, new: Dict[str, Any], old: Dict[str, Any]) -> bool:
+        """An update that empties a terminating object's finalizers deletes it."""
+        return _deletion.should_delete_during_update(new, old)
 
     def generation_changed(self, new: Dict[str, Any], old: Dict[str, Any]) -> bool:
         for path in self.generation_fields:
@@ -169,6 +166,13 @@ class _NamespaceStrategy(Strategy):
         if not spec and "spec" not in old:
             new.pop("spec", None)
 
+    def mark_for_deletion(self, obj: Dict[str, Any], options: Any,
+                          now: str) -> Optional[Dict[str, Any]]:
+        return _deletion.mark_namespace_for_deletion(obj, options, now)
+
+    def should_delete_during_update(self, new: Dict[str, Any], old: Dict[str, Any]) -> bool:
+        return _deletion.namespace_should_delete_during_update(new, old)
+
 
 class _ServiceStrategy(Strategy):
     name_rule = staticmethod(v.name_is_dns1035_label)  # type: ignore[assignment]
@@ -181,6 +185,15 @@ class _PodStrategy(Strategy):
 
     def initial_status(self, obj: Dict[str, Any]) -> Dict[str, Any]:
         return {"phase": "Pending", "qosClass": pod_qos_class(obj.get("spec") or {})}
+
+    def mark_for_deletion(self, obj: Dict[str, Any], options: Any,
+                          now: str) -> Optional[Dict[str, Any]]:
+        return _deletion.mark_pod_for_deletion(obj, options, now, self.default_gc_policy)
+
+
+class _JobStrategy(Strategy):
+    # batch/v1 keeps a Job's pods unless the DELETE asks otherwise (back compatibility).
+    default_gc_policy = _deletion.ORPHAN
 
 
 class _PendingPhaseStrategy(Strategy):
@@ -256,6 +269,7 @@ _SPECIAL: Dict[Tuple[str, str], type] = {
     ("", "namespaces"): _NamespaceStrategy,
     ("", "services"): _ServiceStrategy,
     ("", "pods"): _PodStrategy,
+    ("batch", "jobs"): _JobStrategy,
     ("", "nodes"): _NodeStrategy,
     ("", "persistentvolumes"): _PendingPhaseStrategy,
     ("", "persistentvolumeclaims"): _PendingPhaseStrategy,

@@ -1,0 +1,75 @@
+"""
+The C{NamespaceLifecycle} admission plugin, as kube-apiserver runs it
+(staging apiserver C{admission/plugin/namespace/lifecycle}):
+
+  - the immortal namespaces (C{default}, C{kube-system}, C{kube-public})
+    cannot be deleted: 403 C{this namespace may not be deleted};
+  - nothing may be created or updated in a namespace that does not exist:
+    404 C{namespaces "x" not found};
+  - nothing may be created in a namespace being terminated: 403 with a
+    C{NamespaceTerminating} cause, so that the namespace controller can
+    finish emptying it.
+
+kube reads namespaces from an informer and falls back to a live read when
+the cache may be stale; our namespace store answers from memory, so every
+check reads it directly and is never stale.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from twisted.internet.defer import inlineCallbacks
+from zope.interface import implementer
+
+from kapi_twisted import apierrors
+from kapi_twisted.admission.interface import CREATE, DELETE, Attributes, IAdmission
+from kapi_twisted.registry.interface import GetOptions, RequestContext
+
+__all__ = ["IMMORTAL_NAMESPACES", "NamespaceLifecycle", "NAMESPACE_TERMINATING_CAUSE"]
+
+IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
+NAMESPACE_TERMINATING_CAUSE = "NamespaceTerminating"
+
+#: Resources that reveal permissions, not content: always admitted (no namespace probing).
+_ACCESS_REVIEWS = {("authorization.k8s.io", "localsubjectaccessreviews")}
+
+
+def _is_namespace(resource: Any) -> bool:
+    return resource.group == "" and resource.kind == "Namespace"
+
+
+@implementer(IAdmission)
+class NamespaceLifecycle:
+    """
+    @param namespaces: the C{v1 namespaces} store.
+    @param immortal: namespaces that may never be deleted.
+    """
+
+    def __init__(self, namespaces: Any, immortal: Iterable[str] = IMMORTAL_NAMESPACES) -> None:
+        self.namespaces = namespaces
+        self.immortal = frozenset(immortal)
+
+    @inlineCallbacks
+    def admit(self, a: Attributes):
+        resource = a.resource
+        if a.operation == DELETE and _is_namespace(resource) and a.name in self.immortal:
+            raise apierrors.forbidden("namespaces", a.name, "this namespace may not be deleted")
+        if _is_namespace(resource) or not a.namespace:
+            return None
+        if a.operation == DELETE:
+            return None
+        if (resource.group, resource.plural) in _ACCESS_REVIEWS:
+            return None
+        kv = yield self.namespaces.get(RequestContext(), "", a.namespace, GetOptions())
+        phase = ((kv.object.get("status") or {}).get("phase"))
+        if a.operation == CREATE and phase == "Terminating":
+            raise apierrors.forbidden(
+                resource.plural, a.name or "Unknown",
+                f"unable to create new content in namespace {a.namespace} because it is "
+                "being terminated",
+                resource.group,
+                causes=[{"reason": NAMESPACE_TERMINATING_CAUSE,
+                         "message": f"namespace {a.namespace} is being terminated",
+                         "field": "metadata.namespace"}])
+        return None

@@ -1,0 +1,40 @@
+"""Small helpers the controllers share: timestamps, request contexts, error tests."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from kapi_twisted.apierrors import APIError
+from kapi_twisted.registry.interface import RequestContext, WriteOptions
+
+#: The field manager kube-controller-manager's clients write with.
+FIELD_MANAGER = "kube-controller-manager"
+
+
+def now_rfc3339(clock: Any) -> str:
+    return datetime.datetime.fromtimestamp(
+        int(clock.seconds()), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def context() -> RequestContext:
+    return RequestContext()
+
+
+def write_options() -> WriteOptions:
+    return WriteOptions(field_manager=FIELD_MANAGER)
+
+
+def is_status(error: Any, code: int) -> bool:
+    return isinstance(error, APIError) and error.code == code
+
+
+def has_cause(error: Any, cause: str) -> bool:
+    if not isinstance(error, APIError):
+        return False
+    causes = (error.details or {}).get("causes") or ()
+    return any(c.get("reason") == cause for c in causes)
+
+
+def meta(obj: Any) -> dict:
+    return (obj or {}).get("metadata") or {}
