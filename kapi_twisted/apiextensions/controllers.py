@@ -237,7 +237,8 @@ class CRDController:
         self._queue: List[str] = []
         self._running = False
         self._checks: Dict[str, Any] = {}
-        self.idle: Optional[Deferred] = None
+        #: Seconds between looks at a deleting CRD's remaining custom resources.
+        self.check_interval = CHECK_INTERVAL
         informer.listen(self._changed)
 
     def _changed(self, name: str, crd: Optional[dict]) -> None:
@@ -334,7 +335,7 @@ class CRDController:
         if cond["status"] == "True":
             # Instances remain (finalizers of their own): look again later.
             if name not in self._checks or not self._checks[name].active():
-                self._checks[name] = self.clock.callLater(CHECK_INTERVAL, self.enqueue, name)
+                self._checks[name] = self.clock.callLater(self.check_interval, self.enqueue, name)
             return
         yield self._remove_finalizer(name)
 
