@@ -1,0 +1,181 @@
+"""
+End to end with the real kubectl against a whole kapi server (real TLS, the
+memory store): a CRD applied and established, a custom resource with its
+printer columns and defaulted field, an out-of-range value refused, explain,
+the status and scale subresources, and the CRD's deletion taking its
+resources with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+
+from twisted.internet import defer, reactor
+from twisted.internet.utils import getProcessOutputAndValue
+from twisted.trial.unittest import TestCase
+
+KUBECTL = shutil.which("kubectl")
+
+CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: crontabs.stable.example.com
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names:
+    plural: crontabs
+    singular: crontab
+    kind: CronTab
+    shortNames: [ct]
+    categories: [all]
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources:
+      status: {}
+      scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas}
+    additionalPrinterColumns:
+    - {name: Spec, type: string, jsonPath: .spec.cronSpec}
+    - {name: Image, type: string, jsonPath: .spec.image}
+    - {name: Replicas, type: integer, jsonPath: .spec.replicas}
+    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            description: The desired state of the cron tab.
+            properties:
+              cronSpec: {type: string, description: When to run.}
+              image: {type: string, default: busybox}
+              replicas: {type: integer, minimum: 1, maximum: 10}
+          status:
+            type: object
+            properties:
+              replicas: {type: integer}
+              phase: {type: string}
+"""
+
+CRONTAB = """\
+apiVersion: stable.example.com/v1
+kind: CronTab
+metadata:
+  name: my-ct
+spec:
+  cronSpec: "*/5 * * * *"
+  replicas: 2
+"""
+
+
+@defer.inlineCallbacks
+def start_kapi(data_dir: str):
+    """A whole server with the APIExtensions API installed (unless app.py already does)."""
+    from kapi_twisted.apiextensions.server import INFORMERS_HOOK, install_apiextensions
+    from kapi_twisted.app import create_server_chain
+    from kapi_twisted.config import ServerConfig
+
+    config = ServerConfig(port="ssl:0:interface=127.0.0.1", data_dir=data_dir,
+                          storage_backend="memory").validate()
+    top = create_server_chain(config, reactor)
+    if INFORMERS_HOOK not in top.aggregator.all_post_start_hooks():
+        install_apiextensions(top.apiextensions, top.storage, config, top.long_running)
+    top.startService()
+    yield top.ready
+    return top
+
+
+class KubectlCRDTests(TestCase):
+    timeout = 120
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        if KUBECTL is None:
+            raise self.skipTest("kubectl is not on PATH")
+        self.dir = tempfile.mkdtemp(prefix="kapi-crd-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.top = yield start_kapi(self.dir)
+        self.addCleanup(self.top.stopService)
+        self.env = dict(os.environ, KUBECONFIG=os.path.join(self.dir, "admin.kubeconfig"),
+                        HOME=self.dir)
+
+    def kubectl(self, *args: str, stdin: str = ""):
+        if stdin:
+            path = os.path.join(self.dir, "manifest.yaml")
+            with open(path, "w") as f:
+                f.write(stdin)
+            args = tuple(path if a == "-" else a for a in args)
+        return getProcessOutputAndValue(KUBECTL, args, env=self.env)
+
+    @defer.inlineCallbacks
+    def ok(self, *args: str, stdin: str = "") -> defer.Deferred:
+        out, err, code = yield self.kubectl(*args, stdin=stdin)
+        self.assertEqual(code, 0, f"kubectl {' '.join(args)}: {err.decode()}")
+        return out.decode()
+
+    @defer.inlineCallbacks
+    def test_crd_lifecycle_with_kubectl(self):
+        """apply, wait established, columns and defaults, refusal, explain, status, scale, delete."""
+        out = yield self.ok("apply", "-f", "-", stdin=CRD)
+        self.assertIn("customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com "
+                      "created", out)
+        out = yield self.ok("wait", "--for", "condition=established", "--timeout=30s",
+                            "crd/crontabs.stable.example.com")
+        self.assertIn("condition met", out)
+        out = yield self.ok("apply", "-f", "-", stdin=CRONTAB)
+        self.assertIn("crontab.stable.example.com/my-ct created", out)
+
+        out = yield self.ok("get", "ct")
+        header, row = out.splitlines()[:2]
+        self.assertEqual(header.split(), ["NAME", "SPEC", "IMAGE", "REPLICAS", "AGE"])
+        self.assertEqual(row.split()[:7], ["my-ct", "*/5", "*", "*", "*", "*", "busybox"])
+
+        out, err, code = yield self.kubectl("patch", "ct", "my-ct", "--type=merge",
+                                            "-p", '{"spec":{"replicas":11}}')
+        self.assertEqual(code, 1)
+        self.assertIn('The CronTab "my-ct" is invalid: spec.replicas: Invalid value: 11',
+                      err.decode())
+
+        out = yield self.ok("explain", "crontab.spec")
+        self.assertIn("KIND:       CronTab", out)
+        self.assertIn("The desired state of the cron tab.", out)
+        self.assertIn("cronSpec\t<string>", out)
+
+        yield self.ok("patch", "ct", "my-ct", "--subresource=status", "--type=merge",
+                      "-p", '{"status":{"replicas":2,"phase":"Running"}}')
+        yield self.ok("scale", "ct", "my-ct", "--replicas=3")
+        out = yield self.ok("get", "ct", "my-ct", "-o", "json")
+        obj = json.loads(out)
+        self.assertEqual(obj["status"], {"phase": "Running", "replicas": 2})
+        self.assertEqual(obj["spec"]["replicas"], 3)
+        self.assertEqual(obj["metadata"]["generation"], 2)
+
+        out = yield self.ok("get", "all", "-n", "default")
+        self.assertIn("crontab.stable.example.com/my-ct", out)
+
+        out = yield self.ok("delete", "crd", "crontabs.stable.example.com", "--timeout=60s")
+        self.assertIn('"crontabs.stable.example.com" deleted', out)
+        out = yield self.ok("get", "crd", "-o", "name")
+        self.assertEqual(out.strip(), "")
+        items = yield self.top.storage.list("/registry/stable.example.com/")
+        self.assertEqual(items.items, [])
+
+    @defer.inlineCallbacks
+    def test_unknown_field_warning_and_strict_refusal(self):
+        """--validate=warn prints kube's unknown-field warning; strict create is refused."""
+        yield self.ok("apply", "-f", "-", stdin=CRD)
+        yield self.ok("wait", "--for", "condition=established", "--timeout=30s",
+                      "crd/crontabs.stable.example.com")
+        bad = CRONTAB + "  bogus: 1\n"
+        out, err, code = yield self.kubectl("create", "-f", "-", stdin=bad)
+        self.assertEqual(code, 1)
+        self.assertIn('unknown field "spec.bogus"', err.decode())
+        out, err, code = yield self.kubectl("create", "--validate=warn", "-f", "-", stdin=bad)
+        self.assertEqual(code, 0, err.decode())
+        self.assertIn('Warning: unknown field "spec.bogus"', err.decode())
