@@ -9,6 +9,7 @@ the C{default} ServiceAccount and C{kube-root-ca.crt} in every namespace).
     install_controllers(top)                     # hooks on top.kube, a child service of top
 """
 
+from kapi_twisted.controlplane.controllers._informer import InformerSet, custom_resource_stores
 from kapi_twisted.controlplane.controllers.garbagecollector import GarbageCollector
 from kapi_twisted.controlplane.controllers.manager import (
     HOOK_NAMES,
@@ -21,6 +22,7 @@ from kapi_twisted.controlplane.controllers.rootca import RootCACertPublisher
 from kapi_twisted.controlplane.controllers.serviceaccounts import ServiceAccountsController
 
 __all__ = [
-    "HOOK_NAMES", "ControllerManager", "GarbageCollector", "NamespaceController",
-    "RootCACertPublisher", "ServiceAccountsController", "cluster_ca_pem", "install_controllers",
+    "HOOK_NAMES", "ControllerManager", "GarbageCollector", "InformerSet", "NamespaceController",
+    "RootCACertPublisher", "ServiceAccountsController", "cluster_ca_pem", "custom_resource_stores",
+    "install_controllers",
 ]

@@ -18,7 +18,7 @@ from twisted.logger import Logger
 
 from kapi_twisted.registry.interface import ListOptions, RequestContext
 
-__all__ = ["Informer", "InformerSet", "watchable"]
+__all__ = ["Informer", "InformerSet", "custom_resource_stores", "watchable"]
 
 log = Logger()
 
@@ -202,12 +202,19 @@ class InformerSet:
 
     def stores(self) -> List[Any]:
         """One watchable store per stored resource, in a stable order."""
+        provided = self._provided()
+        offered = {id(s) for s in provided}
         chosen: Dict[Any, Any] = {}
-        for store in self._stores():
-            if not watchable(store):
-                continue
+        for store in provided:
             chosen.setdefault(self.resource_key(store), store)
+        for key, informer in self.informers.items():
+            # Keep the store already watched while it is still offered.
+            if key in chosen and id(informer.store) in offered:
+                chosen[key] = informer.store
         return list(chosen.values())
+
+    def _provided(self) -> List[Any]:
+        return [s for s in self._stores() if watchable(s)]
 
     def for_store(self, store: Any) -> Informer:
         key = self.resource_key(store)
@@ -227,9 +234,17 @@ class InformerSet:
             listener(informer)
 
     def refresh(self) -> None:
-        """Create informers for every current resource; stop those whose store went away."""
+        """
+        Inform about every current resource: new resources get an informer,
+        a resource whose store was replaced (a changed custom resource
+        definition) is watched through its new store, and informers of
+        resources that went away stop.
+        """
         current = {self.resource_key(s): s for s in self.stores()}
         for key, store in current.items():
+            informer = self.informers.get(key)
+            if informer is not None and informer.store is not store:
+                self.informers.pop(key).stop()
             self.for_store(store)
         for key in [k for k in self.informers if k not in current]:
             self.informers.pop(key).stop()
@@ -259,3 +274,15 @@ def _relay(d: Deferred) -> Deferred:
 
     d.addBoth(fire)
     return out
+
+
+def custom_resource_stores(serving: Any) -> List[Any]:
+    """
+    The stores of every custom resource a
+    L{kapi_twisted.apiextensions.serving.CustomResourceServing} serves now
+    (for L{InformerSet}'s C{stores}).
+    """
+    stores: List[Any] = []
+    for crd in list(getattr(serving, "crds", {}).values()):
+        stores.extend(crd.stores.values())
+    return stores

@@ -1,0 +1,88 @@
+"""The NamespaceLifecycle admission plugin, as the generic store runs it."""
+
+from zope.interface.verify import verifyObject
+
+from kapi_twisted.admission import (
+    AdmissionChain,
+    IAdmission,
+    NamespaceLifecycle,
+)
+from kapi_twisted.registry.interface import DeleteOptions, WriteOptions
+
+from ._controller_helpers import ControllerTestCase
+
+
+def _cm(name="a", generate=""):
+    meta = {"generateName": generate} if generate else {"name": name}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta}
+
+
+class NamespaceLifecycleTests(ControllerTestCase):
+
+    def create_error(self, namespace, obj=None, plural="configmaps"):
+        return self.error(self.store(plural).create(self.ctx, namespace, obj or _cm(),
+                                                    WriteOptions()))
+
+    def test_interfaces(self):
+        """The plugin and the chain provide IAdmission."""
+        verifyObject(IAdmission, NamespaceLifecycle(self.store("namespaces")))
+        verifyObject(IAdmission, AdmissionChain())
+
+    def test_missing_namespace_is_404(self):
+        """Creating in a namespace that does not exist: 404 namespaces "x" not found."""
+        err = self.create_error("nope")
+        self.assertEqual(err.code, 404)
+        self.assertEqual(err.message, 'namespaces "nope" not found')
+        self.assertEqual(err.details["kind"], "namespaces")
+
+    def test_terminating_namespace_is_403(self):
+        """Creating in a terminating namespace: 403 with a NamespaceTerminating cause."""
+        self.namespace("x")
+        self.delete("namespaces", "", "x")
+        err = self.create_error("x")
+        self.assertEqual(err.code, 403)
+        self.assertEqual(err.reason, "Forbidden")
+        self.assertEqual(
+            err.message, 'configmaps "a" is forbidden: unable to create new content in '
+                         'namespace x because it is being terminated')
+        self.assertEqual(err.details["causes"], [{
+            "reason": "NamespaceTerminating", "message": "namespace x is being terminated",
+            "field": "metadata.namespace"}])
+
+    def test_generate_name_in_message(self):
+        """With generateName the refusal names the prefix, as kube does before naming."""
+        self.namespace("x")
+        self.delete("namespaces", "", "x")
+        err = self.create_error("x", _cm(generate="web-"))
+        self.assertTrue(err.message.startswith('configmaps "web-" is forbidden'))
+
+    def test_immortal_namespaces(self):
+        """default, kube-system and kube-public may not be deleted; kube-node-lease may."""
+        for name in ("kube-system", "kube-public", "kube-node-lease"):
+            self.namespace(name)
+        for name in ("default", "kube-system", "kube-public"):
+            err = self.error(self.store("namespaces").delete(self.ctx, "", name,
+                                                             DeleteOptions()))
+            self.assertEqual(err.code, 403)
+            self.assertEqual(err.message,
+                             f'namespaces "{name}" is forbidden: this namespace may not be deleted')
+        self.assertFalse(self.delete("namespaces", "", "kube-node-lease").finished)
+
+    def test_deletes_and_updates_in_terminating_namespace_allowed(self):
+        """Inside a terminating namespace, objects can still be changed and deleted."""
+        self.namespace("x")
+        self.cm("a", namespace="x")
+        self.delete("namespaces", "", "x")
+        self.patch("configmaps", "x", "a", lambda o: o.update(data={"k": "2"}))
+        self.assertTrue(self.delete("configmaps", "x", "a").finished)
+
+    def test_cluster_scoped_unaffected(self):
+        """Cluster-scoped objects are created without any namespace check."""
+        self.create("clusterroles", "", {"apiVersion": "rbac.authorization.k8s.io/v1",
+                                         "kind": "ClusterRole", "metadata": {"name": "r"}},
+                    group="rbac.authorization.k8s.io")
+
+    def test_namespace_admitted_before_validation(self):
+        """A missing namespace is reported before the object's own validation errors."""
+        err = self.create_error("nope", _cm(name="Bad_Name"))
+        self.assertEqual(err.code, 404)
