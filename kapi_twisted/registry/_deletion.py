@@ -39,6 +39,8 @@ UNSUPPORTED = "Unsupported"
 
 FINALIZER_ORPHAN = "orphan"
 FINALIZER_FOREGROUND = "foregroundDeletion"
+_DEFAULT_POD_GRACE = 30
+
 #: The spec finalizer the namespace controller removes once a namespace is empty.
 NAMESPACE_FINALIZER = "kubernetes"
 
@@ -149,7 +151,9 @@ def _pod_grace_period(pod: JSON, options: Any) -> int:
     if options.grace_period_seconds is not None:
         period = int(options.grace_period_seconds)
     else:
-        period = int(spec.get("terminationGracePeriodSeconds") or 0)
+        period = spec.get("terminationGracePeriodSeconds")
+        # Defaulting gives every stored pod one; 30 s is kube's default.
+        period = _DEFAULT_POD_GRACE if period is None else int(period)
     if not spec.get("nodeName"):
         return 0  # never scheduled: nothing runs, nothing to wait for
     if ((pod.get("status") or {}).get("phase")) in ("Failed", "Succeeded"):

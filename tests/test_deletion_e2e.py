@@ -1,0 +1,207 @@
+"""
+End to end with the real kubectl: namespace deletion that completes,
+finalizers that hold an object, a Deployment -> ReplicaSet -> Pod owner
+chain collected in each propagation mode, NamespaceLifecycle refusals, and
+what kube-controller-manager puts in every namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+
+from twisted.internet import defer, reactor
+from twisted.internet.utils import getProcessOutputAndValue
+from twisted.trial.unittest import TestCase
+
+KUBECTL = shutil.which("kubectl")
+
+
+@defer.inlineCallbacks
+def start_kapi(data_dir: str):
+    """The whole chain with admission and the controllers (unless app.py installs them)."""
+    from kapi_twisted.admission import install_admission
+    from kapi_twisted.app import create_server_chain
+    from kapi_twisted.config import ServerConfig
+    from kapi_twisted.controlplane.controllers import HOOK_NAMES, install_controllers
+
+    config = ServerConfig(port="ssl:0:interface=127.0.0.1", data_dir=data_dir,
+                          storage_backend="memory").validate()
+    top = create_server_chain(config, reactor)
+    if all(s.admission is None for s in top.stores.values() if hasattr(s, "admission")):
+        install_admission(top.stores)
+    if HOOK_NAMES[0] not in top.kube.all_post_start_hooks():
+        install_controllers(top, config, reactor)
+    top.startService()
+    yield top.ready
+    return top, config
+
+
+MANIFEST_RS = """
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-1
+  labels: {app: web}
+  ownerReferences:
+  - {apiVersion: apps/v1, kind: Deployment, name: web, uid: %s, controller: true,
+     blockOwnerDeletion: true}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: nginx}]}
+"""
+
+MANIFEST_POD = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-1-a
+  labels: {app: web}
+  ownerReferences:
+  - {apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: %s, controller: true,
+     blockOwnerDeletion: true}
+spec: {containers: [{name: c, image: nginx}]}
+"""
+
+
+class DeletionE2ETests(TestCase):
+    timeout = 120
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        if KUBECTL is None:
+            raise self.skipTest("kubectl is not installed on this machine")
+        self.data_dir = tempfile.mkdtemp(prefix="kapi-deletion-")
+        self.addCleanup(shutil.rmtree, self.data_dir, True)
+        self.top, self.config = yield start_kapi(self.data_dir)
+        self.addCleanup(self.top.stopService)
+        self.env = dict(os.environ, KUBECONFIG=os.path.join(self.data_dir, "admin.kubeconfig"),
+                        HOME=self.data_dir)
+
+    @defer.inlineCallbacks
+    def kubectl(self, *args: str, stdin: str = "", ok: bool = True):
+        """Run kubectl; (stdout, stderr, exit code). With C{ok}, a failure fails the test."""
+        if stdin:
+            path = os.path.join(self.data_dir, "stdin.yaml")
+            with open(path, "w") as f:
+                f.write(stdin)
+            args = tuple(a if a != "-" else path for a in args)
+        out, err, code = yield getProcessOutputAndValue(KUBECTL, args, env=self.env)
+        out, err = out.decode(), err.decode()
+        if ok and code != 0:
+            self.fail(f"kubectl {' '.join(args)} exited {code}: {err}")
+        return out, err, code
+
+    @defer.inlineCallbacks
+    def get_json(self, *args: str):
+        out, _, _ = yield self.kubectl("get", *args, "-o", "json")
+        return json.loads(out)
+
+    @defer.inlineCallbacks
+    def gone(self, *args: str):
+        _, err, code = yield self.kubectl("get", *args, ok=False)
+        return code != 0 and "NotFound" in err
+
+    @defer.inlineCallbacks
+    def test_namespace_deletion_completes(self):
+        """kubectl delete namespace waits and returns; the namespace and its content are gone."""
+        yield self.kubectl("create", "namespace", "x")
+        yield self.kubectl("create", "configmap", "a", "-n", "x", "--from-literal=k=v")
+        yield self.kubectl("create", "secret", "generic", "s", "-n", "x", "--from-literal=k=v")
+        out, _, _ = yield self.kubectl("delete", "namespace", "x", "--timeout=60s")
+        self.assertIn('namespace "x" deleted', out)
+        self.assertTrue((yield self.gone("namespace", "x")))
+        self.assertTrue((yield self.gone("configmap", "a", "-n", "x")))
+
+    @defer.inlineCallbacks
+    def test_finalizer_holds_object_until_removed(self):
+        """A finalizer keeps a deleted object (and its namespace) until a patch removes it."""
+        yield self.kubectl("create", "namespace", "held")
+        yield self.kubectl("apply", "-f", "-", stdin=(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  namespace: held\n"
+            "  finalizers: [example.com/hold]\ndata: {k: v}\n"))
+        yield self.kubectl("delete", "configmap", "held", "-n", "held", "--wait=false")
+        yield self.kubectl("delete", "namespace", "held", "--wait=false")
+        cm = yield self.get_json("configmap", "held", "-n", "held")
+        self.assertIn("deletionTimestamp", cm["metadata"])
+        ns = yield self.get_json("namespace", "held")
+        self.assertEqual(ns["status"]["phase"], "Terminating")
+        _, err, code = yield self.kubectl("create", "configmap", "new", "-n", "held", ok=False)
+        self.assertNotEqual(code, 0)
+        self.assertIn("unable to create new content in namespace held because it is being "
+                      "terminated", err)
+        yield self.kubectl("patch", "configmap", "held", "-n", "held", "--type=json",
+                           "-p", '[{"op":"remove","path":"/metadata/finalizers"}]')
+        yield self.kubectl("wait", "--for=delete", "namespace/held", "--timeout=60s")
+        self.assertTrue((yield self.gone("configmap", "held", "-n", "held")))
+
+    @defer.inlineCallbacks
+    def make_chain(self):
+        yield self.kubectl("create", "deployment", "web", "--image=nginx")
+        deploy = yield self.get_json("deployment", "web")
+        yield self.kubectl("apply", "-f", "-", stdin=MANIFEST_RS % deploy["metadata"]["uid"])
+        rs = yield self.get_json("replicaset", "web-1")
+        yield self.kubectl("apply", "-f", "-", stdin=MANIFEST_POD % rs["metadata"]["uid"])
+
+    @defer.inlineCallbacks
+    def test_owner_chain_in_each_propagation_mode(self):
+        """kubectl delete deploy --cascade=background|foreground|orphan collects as kube does."""
+        for mode in ("background", "foreground", "orphan"):
+            yield self.make_chain()
+            yield self.kubectl("delete", "deployment", "web", f"--cascade={mode}",
+                               "--timeout=60s")
+            self.assertTrue((yield self.gone("deployment", "web")))
+            if mode == "orphan":
+                rs = yield self.get_json("replicaset", "web-1")
+                self.assertNotIn("ownerReferences", rs["metadata"])
+                pod = yield self.get_json("pod", "web-1-a")
+                self.assertEqual(pod["metadata"]["ownerReferences"][0]["name"], "web-1")
+            else:
+                if mode == "background":
+                    yield self.kubectl("wait", "--for=delete", "replicaset/web-1",
+                                       "pod/web-1-a", "--timeout=60s", ok=False)
+                self.assertTrue((yield self.gone("replicaset", "web-1")), mode)
+                self.assertTrue((yield self.gone("pod", "web-1-a")), mode)
+            yield self.kubectl("delete", "replicaset", "web-1", "--ignore-not-found")
+            yield self.kubectl("delete", "pod", "web-1-a", "--ignore-not-found")
+
+    @defer.inlineCallbacks
+    def test_namespace_lifecycle_refusals(self):
+        """Missing namespaces are 404; the system namespaces cannot be deleted."""
+        _, err, code = yield self.kubectl("create", "configmap", "a", "-n", "nope", ok=False)
+        self.assertNotEqual(code, 0)
+        self.assertIn('namespaces "nope" not found', err)
+        _, err, code = yield self.kubectl("delete", "namespace", "kube-system", ok=False)
+        self.assertIn('Error from server (Forbidden): namespaces "kube-system" is forbidden: '
+                      "this namespace may not be deleted", err)
+
+    @defer.inlineCallbacks
+    def test_every_namespace_gets_service_account_and_root_ca(self):
+        """A new namespace gets the default ServiceAccount and kube-root-ca.crt with the CA."""
+        yield self.kubectl("create", "namespace", "fresh")
+        yield self.kubectl("wait", "--for=create", "serviceaccount/default",
+                           "configmap/kube-root-ca.crt", "-n", "fresh", "--timeout=30s")
+        cm = yield self.get_json("configmap", "kube-root-ca.crt", "-n", "fresh")
+        with open(os.path.join(self.config.cert_dir, "ca.crt")) as f:
+            self.assertEqual(cm["data"]["ca.crt"], f.read())
+        yield self.kubectl("delete", "serviceaccount", "default", "-n", "fresh")
+        yield self.kubectl("wait", "--for=create", "serviceaccount/default", "-n", "fresh",
+                           "--timeout=30s")
+
+    @defer.inlineCallbacks
+    def test_bound_pod_terminates_until_forced(self):
+        """A pod bound to a node stays Terminating (no kubelet) until deleted with --force."""
+        yield self.kubectl("apply", "-f", "-", stdin=(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: bound}\n"
+            "spec: {nodeName: node-1, containers: [{name: c, image: nginx}]}\n"))
+        yield self.kubectl("delete", "pod", "bound", "--wait=false")
+        out, _, _ = yield self.kubectl("get", "pod", "bound")
+        self.assertIn("Terminating", out)
+        pod = yield self.get_json("pod", "bound")
+        self.assertEqual(pod["metadata"]["deletionGracePeriodSeconds"], 30)
+        yield self.kubectl("delete", "pod", "bound", "--force", "--grace-period=0")
+        self.assertTrue((yield self.gone("pod", "bound")))
