@@ -15,13 +15,14 @@ setup(
     include_package_data=True,
     install_requires=[
         "twisted[tls,http2]>=23.10",
-        "pyopenssl>=23.2",
+        "pyopenssl>=24.3",
         "service-identity>=23.1",
         "h2>=4.1",
         "treq>=23.11",
-        "cryptography>=41",
+        "cryptography>=45",
         "prometheus_client>=0.17",
         "PyYAML>=6.0",
+        "cel-python>=0.5",
     ],
     extras_require={
         "test": [

@@ -98,7 +98,13 @@ class KubeAPIServerService(MultiService):
         return d
 
     def _failed_to_start(self, failure: Any) -> None:
-        log.failure("kapi could not start", failure)
+        from kapi_twisted.server.serving import ServingError
+        from kapi_twisted.storage import StorageError
+
+        if failure.check(ServingError, StorageError):
+            log.critical("kapi could not start: {error}", error=failure.getErrorMessage())
+        else:
+            log.failure("kapi could not start", failure)
         self.ready.errback(failure)
 
     def url(self) -> str:
@@ -172,6 +178,11 @@ def create_server_chain(config: ServerConfig, reactor: Any) -> KubeAPIServerServ
     install_root_discovery(aggregator)
     metrics = APIServerMetrics()
     install_metrics(aggregator, metrics)
+    builtin_groups = {group for group, _, _ in top.stores}
+    metrics.known_resource = lambda info: (
+        (info.api_group, info.api_version, info.resource) in top.stores
+        or info.api_group not in builtin_groups
+    )
     for server in (apiextensions, kube, aggregator):
         server.setServiceParent(top)
 
@@ -189,4 +200,5 @@ def create_server_chain(config: ServerConfig, reactor: Any) -> KubeAPIServerServ
     )
     serving.setServiceParent(top)
     top.serving = serving
+    metrics.track_tls_handshake_errors(lambda: serving.site.tls_handshake_errors)
     return top

@@ -83,5 +83,9 @@ def makeService(options: Any, reactor: Any = None) -> IService:
     from kapi_twisted.app import create_server_chain
     from kapi_twisted.server.signals import install_shutdown_handlers
 
+    try:
+        service = create_server_chain(config, reactor)
+    except ConfigError as e:
+        raise SystemExit(f"kapi: {e}") from None
     reactor.callWhenRunning(install_shutdown_handlers, reactor)
-    return create_server_chain(config, reactor)
+    return service

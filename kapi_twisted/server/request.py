@@ -59,6 +59,23 @@ class APIRequest(Request):
         self.received_at = time.time()
         self._warnings: List[str] = []
 
+    def render(self, resrc: Any) -> None:
+        # kube-apiserver sends no Server header; twisted.web sets one in process().
+        self.responseHeaders.removeHeader(b"server")
+        super().render(resrc)
+
+    def write(self, data: bytes) -> None:
+        """Throw away writes once the timeout filter has answered 504."""
+        if self.timed_out:
+            return
+        super().write(data)
+
+    def finish(self) -> None:
+        """A handler finishing after its 504 was sent does nothing."""
+        if self.timed_out:
+            return
+        super().finish()
+
     def add_warning(self, text: str) -> None:
         """
         Add a C{Warning: 299 - "<text>"} response header (duplicates dropped;
