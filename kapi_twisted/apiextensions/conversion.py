@@ -122,9 +122,9 @@ class Converter:
 
     # -- the webhook ------------------------------------------------------------------
 
-    def _error(self, text: str) -> ConversionError:
-        gv = f"{self.group}, Kind={self.kind}"
-        return ConversionError(f"conversion webhook for {gv} failed: {text}")
+    def _error(self, text: str, api_version: str = "") -> ConversionError:
+        gvk = f"{api_version or self.group}, Kind={self.kind}"
+        return ConversionError(f"conversion webhook for {gvk} failed: {text}")
 
     def _agent_for(self) -> Any:
         if self._agent is None:
@@ -136,8 +136,20 @@ class Converter:
             self._agent = Agent(reactor, contextFactory=_Policy(self.client_config.get("caBundle")))
         return self._agent
 
+    def _webhook(self, objects: List[dict], api_version: str) -> Deferred:
+        source = objects[0].get("apiVersion") or ""
+
+        def name_source(failure: Any) -> Any:
+            error = failure.value
+            if isinstance(error, ConversionError) and error.message.startswith(
+                    "conversion webhook for "):
+                raise self._error(error.message.split(" failed: ", 1)[1], source)
+            return failure
+
+        return self._call_webhook(objects, api_version).addErrback(name_source)
+
     @inlineCallbacks
-    def _webhook(self, objects: List[dict], api_version: str):
+    def _call_webhook(self, objects: List[dict], api_version: str):
         import treq
 
         if not self.review_version:
@@ -198,9 +210,12 @@ def _describe(error: Exception) -> str:
     from twisted.web._newclient import ResponseNeverReceived
 
     if isinstance(error, ResponseNeverReceived):
-        reasons = [str(r.value) for r in error.reasons]
+        reasons = [_describe(r.value) for r in error.reasons]
         return "; ".join(reasons) or "no response"
-    return str(error) or type(error).__name__
+    text = str(error) or type(error).__name__
+    if "certificate verify failed" in text:
+        return "tls: failed to verify certificate: x509: certificate signed by unknown authority"
+    return text
 
 
 try:
