@@ -86,3 +86,10 @@ class NamespaceLifecycleTests(ControllerTestCase):
         """A missing namespace is reported before the object's own validation errors."""
         err = self.create_error("nope", _cm(name="Bad_Name"))
         self.assertEqual(err.code, 404)
+
+    def test_put_that_creates_is_admitted(self):
+        """A PUT that would create (create-on-update kinds) in a missing namespace is 404."""
+        body = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "e"}}
+        err = self.error(self.store("endpoints").update(self.ctx, "nope", "e", body,
+                                                        WriteOptions()))
+        self.assertEqual(err.message, 'namespaces "nope" not found')

@@ -710,6 +710,9 @@ class GenericStore:
             dry_run=options.dry_run, field_manager=options.field_manager,
             field_validation=IGNORE))
         new["metadata"]["name"] = name
+        if self.admission is not None:
+            yield self.admission.admit(Attributes(
+                CREATE, self.info, namespace, name, new, ctx.user, options.dry_run))
         self._validate_create(new)
         if options.dry_run:
             return WriteResult(object=_encoding.ordered(new), created=True)

@@ -263,6 +263,7 @@ _CREATE_ON_UPDATE = {
 #: Kinds whose finished DELETE answers with the object (the store's ReturnDeletedObject).
 _RETURNS_DELETED = {
     ("", "pods"), ("", "services"), ("", "serviceaccounts"), ("storage.k8s.io", "storageclasses"),
+    ("", "namespaces"),
 }
 
 _SPECIAL: Dict[Tuple[str, str], type] = {

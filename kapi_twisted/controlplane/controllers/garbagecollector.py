@@ -135,9 +135,17 @@ class GarbageCollector:
         for node in list(self.nodes.values()):
             if node.orphaning:
                 self.queue.add((_ORPHAN, node.uid))
-            if node.owners or node.deleting_dependents:
+            if node.deleting_dependents or self._needs_check(node):
                 self.queue.add((_DELETE, node.uid))
         self._schedule_resync()
+
+    def _needs_check(self, node: _Node) -> bool:
+        """An owned object with an owner the graph does not know, or one deleting in foreground."""
+        for owner_uid in node.owner_uids():
+            owner = self.nodes.get(owner_uid)
+            if owner is None or owner.deleting_dependents:
+                return True
+        return False
 
     def _rebuild_kinds(self) -> None:
         self._kinds.clear()
@@ -163,11 +171,6 @@ class GarbageCollector:
         owners = [r for r in meta.get("ownerReferences") or () if isinstance(r, dict)]
         node = _Node(uid, store, meta.get("namespace") or "", meta.get("name") or "", owners,
                      bool(meta.get("deletionTimestamp")), tuple(meta.get("finalizers") or ()))
-        if old is None and not owners and not node.deleting and uid not in self.dependents:
-            # Neither owned nor (yet) owning nor deleting: remember it cheaply all the same,
-            # so that owners are found in the graph.
-            self.nodes[uid] = node
-            return
         self.nodes[uid] = node
         old_owners = old.owner_uids() if old is not None else set()
         new_owners = node.owner_uids()
@@ -175,11 +178,8 @@ class GarbageCollector:
             self._unlink(owner_uid, uid)
         for owner_uid in new_owners:
             self.dependents.setdefault(owner_uid, set()).add(uid)
-        for owner_uid in new_owners:
-            owner = self.nodes.get(owner_uid)
-            if owner is None or owner.deleting_dependents:
-                self.queue.add((_DELETE, uid))
-                break
+        if self._needs_check(node):
+            self.queue.add((_DELETE, uid))
         if old is not None:
             for owner_uid in old_owners & new_owners:
                 if old.blocks(owner_uid) and not node.blocks(owner_uid):
