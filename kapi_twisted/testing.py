@@ -28,11 +28,14 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from twisted.internet.defer import Deferred
+from twisted.internet.ssl import Certificate, PrivateCertificate, optionsForClientTLS
+from twisted.web.iweb import IPolicyForHTTPS
+from zope.interface import implementer
 
 from kapi_twisted.app import KubeAPIServerService, create_server_chain
 from kapi_twisted.config import ServerConfig
 
-__all__ = ["RunningServer", "start_server"]
+__all__ = ["RunningServer", "admin_http_client", "start_server"]
 
 
 @dataclass
@@ -79,6 +82,13 @@ class RunningServer:
     def admin_key(self) -> str:
         return os.path.join(self.config.cert_dir, "admin.key")
 
+    def http_client(self) -> Any:
+        """
+        A treq C{HTTPClient} that verifies this server with its CA and
+        authenticates as the admin (HTTP/1.1 or HTTP/2, as ALPN picks).
+        """
+        return admin_http_client(self.service.reactor, self.ca_cert, self.admin_cert, self.admin_key)
+
     def stop(self) -> Deferred:
         """
         Stop gracefully; the Deferred fires once the listener is closed and
@@ -93,6 +103,34 @@ class RunningServer:
             return result
 
         return d.addBoth(cleanup)
+
+
+@implementer(IPolicyForHTTPS)
+class _TrustOneCA:
+    def __init__(self, ca_pem: bytes, client_pem: bytes) -> None:
+        self._ca = Certificate.loadPEM(ca_pem)
+        self._client = PrivateCertificate.loadPEM(client_pem)
+
+    def creatorForNetloc(self, hostname: bytes, port: int) -> Any:
+        return optionsForClientTLS(
+            hostname.decode("ascii"), trustRoot=self._ca, clientCertificate=self._client
+        )
+
+
+def admin_http_client(reactor: Any, ca_cert: str, client_cert: str, client_key: str) -> Any:
+    """A treq C{HTTPClient} trusting C{ca_cert} and presenting the given client certificate."""
+    from treq.client import HTTPClient
+    from twisted.web.client import Agent, HTTPConnectionPool
+
+    with open(ca_cert, "rb") as f:
+        ca_pem = f.read()
+    with open(client_cert, "rb") as f:
+        client_pem = f.read()
+    with open(client_key, "rb") as f:
+        client_pem += b"\n" + f.read()
+    pool = HTTPConnectionPool(reactor, persistent=False)
+    agent = Agent(reactor, contextFactory=_TrustOneCA(ca_pem, client_pem), pool=pool)
+    return HTTPClient(agent)
 
 
 def start_server(
