@@ -273,7 +273,11 @@ class PodSubresourceE2ETests(TestCase):
         self.kubeconfig = os.path.join(self.config.data_dir, "admin.kubeconfig")
 
     def test_bind_then_evict(self):
-        """A scheduler's binding sets nodeName and PodScheduled; an eviction deletes the pod."""
+        """A scheduler's binding sets nodeName and PodScheduled; an eviction starts deleting the pod.
+
+        The pod is bound, so its deletion is graceful: it stays Terminating
+        until a kubelet (there is none) or a forced delete removes it.
+        """
 
         def client_work():
             from kubernetes import client, config
@@ -292,11 +296,11 @@ class PodSubresourceE2ETests(TestCase):
                 "apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "p"}},
                 _preload_content=False)
             try:
-                v1.read_namespaced_pod("p", "default")
-                gone = False
+                evicted = v1.read_namespaced_pod("p", "default")
+                terminating = evicted.metadata.deletion_timestamp is not None
             except ApiException as e:
-                gone = e.status == 404
-            return pod.spec.node_name, scheduled, gone
+                terminating = e.status == 404
+            return pod.spec.node_name, scheduled, terminating
 
         def check(result):
             self.assertEqual(result, ("n1", ["True"], True))
