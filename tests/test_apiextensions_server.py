@@ -291,3 +291,42 @@ class DiscoveryTests(SynchronousTestCase):
         self.assertIn("fieldValidation", [p["name"] for p in patch["parameters"]])
         self.assertNotIn("application/strategic-merge-patch+json",
                          patch["requestBody"]["content"])
+
+
+class SelectableFieldsTests(SynchronousTestCase):
+    def test_selectable_field_in_field_selector(self) -> None:
+        """A version's selectableFields filter lists; other fields are refused with 400."""
+        h = Harness(self)
+        crd = crontab_crd()
+        crd["spec"]["versions"][0]["selectableFields"] = [{"jsonPath": ".spec.cronSpec"}]
+        h.create_crd(crd)
+        for name, spec in (("a", "1 * * * *"), ("b", "2 * * * *")):
+            self.assertEqual(h.request("POST", CT, crontab(name, cronSpec=spec)).code, 201)
+        answer = h.get(CT + "?fieldSelector=spec.cronSpec%3D2%20*%20*%20*%20*")
+        self.assertEqual([i["metadata"]["name"] for i in answer.json["items"]], ["b"])
+        self.assertEqual(h.get(CT + "?fieldSelector=spec.image%3Dx").code, 400)
+
+    def test_names_freed_by_deletion_are_accepted(self) -> None:
+        """When the CRD holding a name goes, a CRD waiting for that name gets it."""
+        h = Harness(self)
+        h.create_crd()
+        other = crontab_crd(names={"plural": "othertabs", "kind": "CronTab"})
+        other["metadata"]["name"] = "othertabs.stable.example.com"
+        h.create_crd(other)
+        self.assertEqual(h.request(
+            "DELETE", f"{CRD_PATH}/crontabs.stable.example.com").code, 200)
+        h.turn()
+        crd = h.crd("othertabs.stable.example.com")
+        self.assertEqual(condition(crd, "NamesAccepted")[0], "True")
+        self.assertEqual(condition(crd, "Established")[0], "True")
+
+    def test_protected_group_approval_condition(self) -> None:
+        """A CRD in a *.k8s.io group carries KubernetesAPIApprovalPolicyConformant."""
+        h = Harness(self)
+        crd = crontab_crd(group="widgets.k8s.io")
+        crd["metadata"]["name"] = "crontabs.widgets.k8s.io"
+        crd["metadata"]["annotations"] = {"api-approved.kubernetes.io": "unapproved, testing"}
+        crd = h.create_crd(crd)
+        self.assertEqual(condition(crd, "KubernetesAPIApprovalPolicyConformant"),
+                         ("False", "UnapprovedAnnotation", 'not approved: "unapproved, testing"'))
+        self.assertEqual(condition(crd, "Established")[0], "True")

@@ -214,6 +214,33 @@ def names_and_conditions(crd: dict, crds: Dict[str, dict]):
     return _ordered_names(new_names), cond, established
 
 
+_APPROVAL = "api-approved.kubernetes.io"
+_APPROVAL_REASONS = {"approved": ("True", "ApprovedAnnotation"),
+                     "bypassed": ("False", "UnapprovedAnnotation"),
+                     "missing": ("False", "MissingAnnotation"),
+                     "invalid": ("False", "InvalidAnnotation")}
+
+
+def approval_condition(crd: dict) -> Optional[dict]:
+    """
+    C{KubernetesAPIApprovalPolicyConformant} for CRDs in protected groups
+    (C{*.k8s.io}, C{*.kubernetes.io}); None elsewhere.
+    """
+    from .validation import _approval_state, _protected_group
+
+    if not _protected_group(_crd.group(crd)):
+        return None
+    annotations = (crd.get("metadata") or {}).get("annotations") or {}
+    state, message = _approval_state(annotations)
+    if state == "approved":
+        message = f"approved in {annotations[_APPROVAL]}"
+    elif state == "bypassed":
+        message = f"not approved: {json.dumps(annotations[_APPROVAL])}"
+    status, reason = _APPROVAL_REASONS[state]
+    return {"type": "KubernetesAPIApprovalPolicyConformant", "status": status,
+            "reason": reason, "message": message}
+
+
 _NAME_ORDER = ("plural", "singular", "shortNames", "kind", "listKind", "categories")
 
 
@@ -296,6 +323,9 @@ class CRDController:
         now = self._now()
         _crd.set_condition(new, accepted, now)
         _crd.set_condition(new, established, now)
+        approval = approval_condition(crd)
+        if approval is not None:
+            _crd.set_condition(new, approval, now)
         if (accepted["status"] == "True" and established.get("status") != "True"
                 and _crd.condition_true(crd, _crd.NAMES_ACCEPTED)
                 and (crd.get("status") or {}).get("acceptedNames") == names):

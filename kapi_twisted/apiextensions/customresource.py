@@ -104,6 +104,32 @@ def custom_resource_info(crd: dict, version: str, now: Any = None) -> CustomReso
         table_convertor=table, scale=scale, crd_name=_crd.name_of(crd))
 
 
+def _at(obj: Any, json_path: str) -> str:
+    for part in [p for p in json_path.lstrip(".").split(".") if p]:
+        if not isinstance(obj, dict):
+            return ""
+        obj = obj.get(part)
+    if obj is None or isinstance(obj, (dict, list)):
+        return ""
+    if isinstance(obj, bool):
+        return "true" if obj else "false"
+    return str(obj)
+
+
+def register_selectable_fields(info: ResourceInfo, json_paths: List[str]) -> None:
+    """
+    Make the version's C{selectableFields} usable in field selectors (lists,
+    watches), beside C{metadata.name} and C{metadata.namespace}.
+    """
+    from kapi_twisted.registry import fieldselectors
+
+    field_set = fieldselectors.FieldSet(info)
+    field_set.extra = {path.lstrip("."): (lambda o, p=path: _at(o, p)) for path in json_paths}
+    # The registry caches one field set per (group, version, plural); a CRD's
+    # fields change with the CRD, so its entry is replaced.
+    fieldselectors._FIELD_SETS[(info.group, info.version, info.plural)] = field_set
+
+
 def _without(obj: Dict[str, Any], keys: Tuple[str, ...]) -> Dict[str, Any]:
     return {k: val for k, val in obj.items() if k not in keys}
 

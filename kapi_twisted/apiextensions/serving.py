@@ -36,6 +36,7 @@ from .customresource import (
     CustomResourceStore,
     CustomResourceStrategy,
     custom_resource_info,
+    register_selectable_fields,
 )
 from .handler import CustomResourceGroup, CustomResourceVersion
 from .schema import CompiledSchema
@@ -90,6 +91,7 @@ class CRDServing:
         self.stores: Dict[str, _TrackingStore] = {}
         for version in _crd.served_versions(crd):
             self.infos[version] = info = custom_resource_info(crd, version)
+            register_selectable_fields(info, _crd.selectable_fields_of(crd, version))
             self.stores[version] = self._store(info, storage, clock, prefix)
         cleanup_info = self.infos.get(storage_version) or custom_resource_info(
             crd, storage_version)
