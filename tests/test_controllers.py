@@ -308,3 +308,30 @@ class WorkQueueTests(unittest.SynchronousTestCase):
         self.assertEqual(seen, [])
         clock.advance(1)
         self.assertEqual(seen, ["a"])
+
+
+class UnresolvableOwnerTests(ManagerTestCase):
+
+    def test_unknown_owner_kind_keeps_dependent(self):
+        """A reference to a kind the server does not serve never collects the dependent."""
+        ghost = {"apiVersion": "example.com/v1", "kind": "Widget",
+                 "metadata": {"name": "w", "uid": "0000-w"}}
+        self.owned("configmaps", "default", "dep", "ConfigMap", "v1", ghost)
+        self.settle()
+        self.assertIsNotNone(self.get("configmaps", "default", "dep"))
+
+    def test_cluster_scoped_dependent_of_namespaced_owner_kept(self):
+        """A cluster-scoped object naming a namespaced owner is left alone, as kube does."""
+        owner = self.cm("owner").kv.object
+        self.owned("clusterroles", "", "r", "ClusterRole", "rbac.authorization.k8s.io/v1", owner,
+                   group="rbac.authorization.k8s.io")
+        self.settle()
+        self.assertIsNotNone(self.get("clusterroles", "", "r", group="rbac.authorization.k8s.io"))
+
+    def test_owner_in_another_namespace_is_absent(self):
+        """An owner reference resolves in the dependent's own namespace only."""
+        self.namespace("other")
+        owner = self.cm("owner", namespace="other").kv.object
+        self.owned("configmaps", "default", "dep", "ConfigMap", "v1", owner)
+        self.settle()
+        self.assertIsNone(self.get("configmaps", "default", "dep"))

@@ -14,7 +14,10 @@ owner are acted upon:
   - Orphan: the dependents lose their reference to the owner, then the
     C{orphan} finalizer is removed.
   - A reference to an owner that does not exist (or exists with another
-    uid) is dangling: a dependent without any existing owner is deleted.
+    uid, or in another namespace) is dangling: a dependent without any
+    existing owner is deleted. References the collector cannot resolve (an
+    unknown kind, a namespaced owner of a cluster-scoped object) keep the
+    dependent.
 
 The collector keeps a graph of every stored object that owns or is owned
 (uid -> identity, owners; owner uid -> dependents), fed by the shared
@@ -140,10 +143,16 @@ class GarbageCollector:
         self._schedule_resync()
 
     def _needs_check(self, node: _Node) -> bool:
-        """An owned object with an owner the graph does not know, or one deleting in foreground."""
-        for owner_uid in node.owner_uids():
-            owner = self.nodes.get(owner_uid)
-            if owner is None or owner.deleting_dependents:
+        """
+        An owned object with an owner the graph does not know (or knows under
+        another name or namespace than the reference says), or whose owner is
+        deleting in foreground.
+        """
+        for ref in node.owners:
+            owner = self.nodes.get(ref.get("uid"))
+            if owner is None or owner.deleting_dependents or owner.name != ref.get("name"):
+                return True
+            if owner.store.info.namespaced and owner.namespace != node.namespace:
                 return True
         return False
 
@@ -245,7 +254,9 @@ class GarbageCollector:
         if store is None:
             return "unknown"
         if store.info.namespaced and not namespace:
-            return "dangling"
+            # A cluster-scoped dependent cannot name a namespaced owner: kube leaves
+            # such a reference unresolved (never collected).
+            return "unknown"
         try:
             kv = yield store.get(_util.context(), namespace if store.info.namespaced else "",
                                  ref.get("name") or "", GetOptions())
