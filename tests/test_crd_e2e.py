@@ -75,14 +75,14 @@ spec:
 
 
 @defer.inlineCallbacks
-def start_kapi(data_dir: str):
+def start_kapi(data_dir: str, storage_backend: str = "memory"):
     """A whole server with the APIExtensions API installed (unless app.py already does)."""
     from kapi_twisted.apiextensions.server import INFORMERS_HOOK, install_apiextensions
     from kapi_twisted.app import create_server_chain
     from kapi_twisted.config import ServerConfig
 
     config = ServerConfig(port="ssl:0:interface=127.0.0.1", data_dir=data_dir,
-                          storage_backend="memory").validate()
+                          storage_backend=storage_backend).validate()
     top = create_server_chain(config, reactor)
     if INFORMERS_HOOK not in top.aggregator.all_post_start_hooks():
         install_apiextensions(top.apiextensions, top.storage, config, top.long_running)
@@ -179,3 +179,41 @@ class KubectlCRDTests(TestCase):
         out, err, code = yield self.kubectl("create", "--validate=warn", "-f", "-", stdin=bad)
         self.assertEqual(code, 0, err.decode())
         self.assertIn('Warning: unknown field "spec.bogus"', err.decode())
+
+
+class RestartTests(TestCase):
+    timeout = 120
+
+    @defer.inlineCallbacks
+    def test_crds_served_again_after_restart(self):
+        """After a restart on the same SQLite store, CRDs and their resources serve at once."""
+        if KUBECTL is None:
+            raise self.skipTest("kubectl is not on PATH")
+        data_dir = tempfile.mkdtemp(prefix="kapi-crd-restart-")
+        self.addCleanup(shutil.rmtree, data_dir, True)
+        env = dict(os.environ, KUBECONFIG=os.path.join(data_dir, "admin.kubeconfig"),
+                   HOME=data_dir)
+        manifest = os.path.join(data_dir, "m.yaml")
+
+        def kubectl(*args: str, stdin: str = ""):
+            if stdin:
+                with open(manifest, "w") as f:
+                    f.write(stdin)
+            return getProcessOutputAndValue(KUBECTL, args, env=env)
+
+        top = yield start_kapi(data_dir, "sqlite")
+        try:
+            for stdin in (CRD, CRONTAB):
+                out, err, code = yield kubectl("apply", "-f", manifest, stdin=stdin)
+                self.assertEqual(code, 0, err)
+                if stdin is CRD:
+                    out, err, code = yield kubectl(
+                        "wait", "--for", "condition=established", "--timeout=30s",
+                        "crd/crontabs.stable.example.com")
+                    self.assertEqual(code, 0, err)
+        finally:
+            yield top.stopService()
+        top = yield start_kapi(data_dir, "sqlite")
+        self.addCleanup(top.stopService)
+        out, err, code = yield kubectl("get", "ct", "my-ct", "-o", "jsonpath={.spec.image}")
+        self.assertEqual((code, out), (0, b"busybox"), err)
