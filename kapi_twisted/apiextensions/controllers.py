@@ -70,6 +70,12 @@ class CRDInformer:
         self._watch: Any = None
         self._stopped = False
 
+    def when_synced(self) -> Deferred:
+        """A new Deferred firing once the first list has been delivered."""
+        d: Deferred = Deferred()
+        self.synced.addBoth(lambda result: (d.callback(None), result)[1])
+        return d
+
     def listen(self, listener: Callable[[str, Optional[dict]], Any]) -> None:
         """C{listener(name, crd)} on every change; C{crd} is None once deleted."""
         self._listeners.append(listener)

@@ -53,7 +53,8 @@ class CRDStrategy(Strategy):
 
     uses_generation = True
     allow_create_on_update = False
-    allow_unconditional_update = True
+    # As kube's CRD strategy: a PUT must carry the resourceVersion it read.
+    allow_unconditional_update = False
 
     def prepare_for_create(self, obj: Dict[str, Any]) -> None:
         default_crd(obj)

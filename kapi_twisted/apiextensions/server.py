@@ -2,8 +2,9 @@
 Installing the APIExtensions server's API: C{apiextensions.k8s.io/v1}
 CustomResourceDefinitions (with C{/status}), the live serving of the custom
 resources they define, and the in-server controllers, started as
-kube-apiserver starts them (post-start hooks C{start-apiextensions-informers}
-and C{start-apiextensions-controllers}).
+kube-apiserver starts them (post-start hooks C{start-apiextensions-informers},
+C{start-apiextensions-controllers} and C{crd-informer-synced}, which finishes
+once the CRDs already stored are served).
 
     ext = install_apiextensions(top.apiextensions, storage, config, top.long_running)
     ext.serving        # CustomResourceServing: what is served now
@@ -21,10 +22,12 @@ from .controllers import CRDController, CRDInformer
 from .crd_registry import build_crd_store
 from .serving import CustomResourceServing
 
-__all__ = ["APIExtensions", "install_apiextensions", "INFORMERS_HOOK", "CONTROLLERS_HOOK"]
+__all__ = ["APIExtensions", "install_apiextensions", "INFORMERS_HOOK", "CONTROLLERS_HOOK",
+           "SYNCED_HOOK"]
 
 INFORMERS_HOOK = "start-apiextensions-informers"
 CONTROLLERS_HOOK = "start-apiextensions-controllers"
+SYNCED_HOOK = "crd-informer-synced"
 GROUP = "apiextensions.k8s.io"
 
 
@@ -67,5 +70,6 @@ def install_apiextensions(server: Any, storage: Any, config: Any, long_running: 
     ext = APIExtensions(crd_store, serving, informer, controller)
     server.add_post_start_hook(INFORMERS_HOOK, lambda context: informer.start())
     server.add_post_start_hook(CONTROLLERS_HOOK, lambda context: None)
+    server.add_post_start_hook(SYNCED_HOOK, lambda context: informer.when_synced())
     server.add_pre_shutdown_hook("stop-apiextensions-controllers", ext.stop)
     return ext
