@@ -153,3 +153,15 @@ class CodecTests(SynchronousTestCase):
         converter.pending[0][0].errback(RuntimeError("webhook down"))
         self.failureResultOf(w.done, RuntimeError)
         self.assertTrue(inner.watches[0].done.called)
+
+
+class VersionOrderTests(SynchronousTestCase):
+    def test_kube_version_priority(self) -> None:
+        """Versions sort as kube documents: GA, then beta, then alpha (newest first), then others."""
+        from kapi_twisted.apiextensions._crd import sort_versions
+
+        self.assertEqual(
+            sort_versions(["foo10", "v1", "v11alpha2", "v10beta3", "v2", "foo1", "v3beta1",
+                           "v12alpha1", "v11beta2", "v10"]),
+            ["v10", "v2", "v1", "v11beta2", "v10beta3", "v3beta1", "v12alpha1", "v11alpha2",
+             "foo1", "foo10"])
