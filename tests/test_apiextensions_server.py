@@ -330,3 +330,28 @@ class SelectableFieldsTests(SynchronousTestCase):
         self.assertEqual(condition(crd, "KubernetesAPIApprovalPolicyConformant"),
                          ("False", "UnapprovedAnnotation", 'not approved: "unapproved, testing"'))
         self.assertEqual(condition(crd, "Established")[0], "True")
+
+
+class _Refuse:
+    """An admission plugin that refuses every create in namespace "closed"."""
+
+    def admit(self, attributes):
+        from twisted.internet.defer import fail, succeed
+
+        from kapi_twisted import apierrors
+
+        if attributes.namespace == "closed":
+            return fail(apierrors.forbidden(attributes.resource.plural, attributes.name,
+                                            "namespace closed"))
+        return succeed(None)
+
+
+class AdmissionTests(SynchronousTestCase):
+    def test_admission_runs_on_custom_resources(self) -> None:
+        """Admission set on the APIExtensions server applies to custom resource stores."""
+        h = Harness(self)
+        h.ext.set_admission(_Refuse())
+        h.create_crd()
+        closed = "/apis/stable.example.com/v1/namespaces/closed/crontabs"
+        self.assertEqual(h.request("POST", closed, crontab()).code, 403)
+        self.assertEqual(h.request("POST", CT, crontab()).code, 201)

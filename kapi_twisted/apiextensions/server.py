@@ -40,6 +40,11 @@ class APIExtensions:
     informer: CRDInformer
     controller: CRDController
 
+    def set_admission(self, admission: Any) -> None:
+        """Run C{admission} on CRD writes and on every custom resource store."""
+        self.crd_store.admission = admission
+        self.serving.set_admission(admission)
+
     def stop(self) -> None:
         self.informer.stop()
         self.controller.stop()

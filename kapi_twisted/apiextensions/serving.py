@@ -79,8 +79,10 @@ class _TrackingStore(CustomResourceStore):
 class CRDServing:
     """The stores of one CRD as it is now."""
 
-    def __init__(self, crd: dict, storage: Any, clock: Any, prefix: str, reactor: Any) -> None:
+    def __init__(self, crd: dict, storage: Any, clock: Any, prefix: str, reactor: Any,
+                 admission: Any = None) -> None:
         self.crd = crd
+        self.admission = admission
         self.name = _crd.name_of(crd)
         self.group = _crd.group(crd)
         self.fingerprint = _fingerprint(crd)
@@ -105,8 +107,10 @@ class CRDServing:
         compiled = CompiledSchema.cached(schema) if schema is not None else None
         versioned = VersionedStorage(storage, self.converter, info.group_version,
                                      self.storage_api_version, compiled)
-        return _TrackingStore(info, versioned, CustomResourceStrategy(info, compiled), clock,
-                              prefix)
+        store = _TrackingStore(info, versioned, CustomResourceStrategy(info, compiled), clock,
+                               prefix)
+        store.admission = self.admission
+        return store
 
     def update_state(self, crd: dict) -> None:
         """Take the CRD's latest conditions (no rebuild needed)."""
@@ -114,8 +118,14 @@ class CRDServing:
         self.serving = _crd.serving_allowed(crd)
         self.established = _crd.condition_true(crd, _crd.ESTABLISHED)
         terminating = _crd.terminating(crd)
-        for store in list(self.stores.values()) + [self.cleanup_store]:
+        for store in self.all_stores():
             store.terminating = terminating
+
+    def all_stores(self) -> List[Any]:
+        stores = list(self.stores.values())
+        if self.cleanup_store not in stores:
+            stores.append(self.cleanup_store)
+        return stores
 
     def close(self) -> None:
         for store in self.stores.values():
@@ -143,6 +153,16 @@ class CustomResourceServing:
         self._stores: Dict[Tuple[str, str], Dict[str, Any]] = {}
         self._groups: Dict[str, CustomResourceGroup] = {}
         self._published_gvs: Dict[str, List[str]] = {}
+        #: Admission run by every custom resource store (set with L{set_admission}).
+        self.admission: Any = None
+
+    def set_admission(self, admission: Any) -> None:
+        """Run C{admission} (an C{IAdmission}) on every custom resource store, now and later."""
+        self.admission = admission
+        for crd in self.crds.values():
+            crd.admission = admission
+            for store in crd.all_stores():
+                store.admission = admission
 
     # -- what the informer tells us ----------------------------------------------------
 
@@ -156,7 +176,7 @@ class CustomResourceServing:
             if current is not None:
                 current.close()
             self.crds[name] = CRDServing(crd, self.storage, self.clock, self.prefix,
-                                         self.reactor)
+                                         self.reactor, self.admission)
             if current is not None and current.group != _crd.group(crd):
                 self._refresh_group(current.group)
         self._refresh_group(_crd.group(crd))
