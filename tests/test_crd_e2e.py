@@ -180,6 +180,23 @@ class KubectlCRDTests(TestCase):
         self.assertEqual(code, 0, err.decode())
         self.assertIn('Warning: unknown field "spec.bogus"', err.decode())
 
+    @defer.inlineCallbacks
+    def test_deprecated_version_warns(self):
+        """Requests to a deprecated version print kube's deprecation warning."""
+        deprecated = CRD.replace(
+            "  versions:\n  - name: v1\n",
+            "  versions:\n  - name: v1beta1\n    served: true\n    storage: false\n"
+            "    deprecated: true\n    schema:\n      openAPIV3Schema: {type: object, "
+            "x-kubernetes-preserve-unknown-fields: true}\n  - name: v1\n")
+        self.assertNotEqual(deprecated, CRD)
+        yield self.ok("apply", "-f", "-", stdin=deprecated)
+        yield self.ok("wait", "--for", "condition=established", "--timeout=30s",
+                      "crd/crontabs.stable.example.com")
+        out, err, code = yield self.kubectl("get", "crontabs.v1beta1.stable.example.com")
+        self.assertEqual(code, 0, err)
+        self.assertIn("Warning: stable.example.com/v1beta1 CronTab is deprecated; use "
+                      "stable.example.com/v1 CronTab", err.decode())
+
 
 class RestartTests(TestCase):
     timeout = 120

@@ -63,6 +63,27 @@ class CustomResourceInfo(ResourceInfo):
     table_convertor: Any = field(default=None, compare=False, hash=False)
     scale: Optional[Dict[str, str]] = field(default=None, compare=False, hash=False)
     crd_name: str = field(default="", compare=False, hash=False)
+    #: The C{Warning} every request to a deprecated version gets ("" when not deprecated).
+    deprecation_warning: str = field(default="", compare=False, hash=False)
+
+
+def deprecation_warning(crd: dict, version: str) -> str:
+    """kube's warning for a deprecated served version (its own text, or the default)."""
+    v = _crd.version(crd, version) or {}
+    if not v.get("deprecated"):
+        return ""
+    if v.get("deprecationWarning"):
+        return v["deprecationWarning"]
+    group = _crd.group(crd)
+    kind = (_crd.spec(crd).get("names") or {}).get("kind") or ""
+    text = f"{group}/{version} {kind} is deprecated"
+    mine = _crd.version_priority_key(version)
+    newer = [x.get("name") for x in _crd.versions(crd)
+             if x.get("served") and not x.get("deprecated")
+             and _crd.version_priority_key(x.get("name") or "") < mine]
+    if newer:
+        text += f"; use {group}/{_crd.sort_versions(newer)[0]} {kind}"
+    return text
 
 
 def storage_version_hash(group: str, version: str, kind: str) -> str:
@@ -101,7 +122,8 @@ def custom_resource_info(crd: dict, version: str, now: Any = None) -> CustomReso
         etcd_prefix=f"{group}/{plural}",
         list_kind=names.get("listKind") or kind + "List",
         storage_version_hash=storage_version_hash(group, _crd.storage_version(crd), kind),
-        table_convertor=table, scale=scale, crd_name=_crd.name_of(crd))
+        table_convertor=table, scale=scale, crd_name=_crd.name_of(crd),
+        deprecation_warning=deprecation_warning(crd, version))
 
 
 def _at(obj: Any, json_path: str) -> str:

@@ -54,6 +54,10 @@ class CustomResourceVersion(GroupVersionResource):
                 raise apierrors.method_not_allowed()
             doc = discovery.api_resource_list(self.group, self.version, self.discovered())
             return Response(negotiation.encode(doc, Output()), 200, negotiation.JSON)
+        warning = getattr(route.info, "deprecation_warning", "")
+        add_warning = getattr(request, "add_warning", None)
+        if warning and add_warning is not None:
+            add_warning(warning)
         return super().handle(request)
 
     def _output(self, request: Any, verb: str, query: Any, streaming: bool = False) -> Output:
