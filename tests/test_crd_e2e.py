@@ -197,6 +197,40 @@ class KubectlCRDTests(TestCase):
         self.assertIn("Warning: stable.example.com/v1beta1 CronTab is deprecated; use "
                       "stable.example.com/v1 CronTab", err.decode())
 
+    @defer.inlineCallbacks
+    def test_python_client_custom_objects_and_dynamic_client(self):
+        """The kubernetes Python client creates, patches status, watches and discovers CRs."""
+        from twisted.internet import threads
+
+        yield self.ok("apply", "-f", "-", stdin=CRD)
+        yield self.ok("wait", "--for", "condition=established", "--timeout=30s",
+                      "crd/crontabs.stable.example.com")
+        kubeconfig = self.env["KUBECONFIG"]
+
+        def run():
+            from kubernetes import client, config, dynamic, watch
+
+            api = config.new_client_from_config(kubeconfig)
+            co = client.CustomObjectsApi(api)
+            args = ("stable.example.com", "v1", "default", "crontabs")
+            created = co.create_namespaced_custom_object(*args, {
+                "apiVersion": "stable.example.com/v1", "kind": "CronTab",
+                "metadata": {"name": "py"}, "spec": {"cronSpec": "x"}})
+            status = co.patch_namespaced_custom_object_status(
+                *args, "py", {"status": {"phase": "P"}})["status"]
+            events = [(e["type"], e["object"]["metadata"]["name"]) for e in watch.Watch().stream(
+                co.list_namespaced_custom_object, *args, timeout_seconds=1)]
+            res = dynamic.DynamicClient(api).resources.get(
+                api_version="stable.example.com/v1", kind="CronTab")
+            names = [i.metadata.name for i in res.get(namespace="default").items]
+            return created["spec"], status, events, names
+
+        spec, status, events, names = yield threads.deferToThread(run)
+        self.assertEqual(spec, {"cronSpec": "x", "image": "busybox"})
+        self.assertEqual(status, {"phase": "P"})
+        self.assertEqual(events, [("ADDED", "py")])
+        self.assertEqual(names, ["py"])
+
 
 class RestartTests(TestCase):
     timeout = 120
