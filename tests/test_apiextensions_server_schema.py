@@ -7,11 +7,10 @@ custom resources.
 
 from __future__ import annotations
 
-import copy
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests._apiextensions_helpers import CRD_PATH, Harness, condition, crontab, crontab_crd
+from tests._apiextensions_helpers import CRD_PATH, Harness, condition, crontab
 
 CT = "/apis/stable.example.com/v1/namespaces/default/crontabs"
 MERGE = {"Content-Type": "application/merge-patch+json"}

@@ -7,9 +7,8 @@ storage codec keeping watch events in order when conversion is slow.
 from __future__ import annotations
 
 import copy
-import json
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred
 from twisted.trial.unittest import SynchronousTestCase
 
 from kapi_twisted.apiextensions._codec import VersionedStorage

@@ -14,7 +14,7 @@ once the CRDs already stored are served).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from kapi_twisted.controlplane import install_groups
 
