@@ -151,6 +151,12 @@ class CustomResourceTests(SynchronousTestCase):
         answer = self.h.request("POST", CT, b"k8s\x00",
                                 headers={"Content-Type": "application/vnd.kubernetes.protobuf"})
         self.assertEqual(answer.code, 415)
+        self.assertEqual(answer.json["message"],
+                         "the body of the request was in an unknown format - accepted media "
+                         "types include: application/json, application/yaml")
+        answer = self.h.request("POST", CT, b"x", headers={"Content-Type": "text/plain"})
+        self.assertEqual(answer.code, 415)
+        self.assertNotIn("protobuf", answer.json["message"])
 
     def test_yaml_body(self) -> None:
         """A YAML body creates the object."""

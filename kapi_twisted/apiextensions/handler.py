@@ -75,7 +75,12 @@ class CustomResourceVersion(GroupVersionResource):
         media, _ = negotiation.parse_media_type(content_type)
         if media == negotiation.PROTOBUF:
             raise apierrors.unsupported_media_type(media, _CR_TYPES)
-        return super()._decode_object(request, route, body)
+        try:
+            return super()._decode_object(request, route, body)
+        except apierrors.APIError as e:
+            if e.code == 415:
+                raise apierrors.unsupported_media_type(media, _CR_TYPES)
+            raise
 
     def _scale(self, request: Any, route: Any, store: Any):
         return cr_scale.serve(self, request, route, store)
