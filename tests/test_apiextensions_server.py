@@ -51,7 +51,7 @@ class CRDTests(SynchronousTestCase):
         self.assertIn("metadata.name", fields)
 
     def test_kind_conflict_reported_not_crashed(self) -> None:
-        """A second CRD asking for a kind in use gets NamesAccepted False (the last conflict found)."""
+        """A second CRD asking for a kind in use gets NamesAccepted False (last conflict found)."""
         self.h.create_crd()
         other = crontab_crd(names={"plural": "othertabs", "kind": "CronTab"})
         other["metadata"]["name"] = "othertabs.stable.example.com"

@@ -156,7 +156,7 @@ class CodecTests(SynchronousTestCase):
 
 class VersionOrderTests(SynchronousTestCase):
     def test_kube_version_priority(self) -> None:
-        """Versions sort as kube documents: GA, then beta, then alpha (newest first), then others."""
+        """Versions sort as kube documents: GA, beta, alpha (newest first), then the rest."""
         from kapi_twisted.apiextensions._crd import sort_versions
 
         self.assertEqual(

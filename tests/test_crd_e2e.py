@@ -121,7 +121,7 @@ class KubectlCRDTests(TestCase):
 
     @defer.inlineCallbacks
     def test_crd_lifecycle_with_kubectl(self):
-        """apply, wait established, columns and defaults, refusal, explain, status, scale, delete."""
+        """apply, wait, columns and defaults, refusal, explain, status, scale, delete."""
         out = yield self.ok("apply", "-f", "-", stdin=CRD)
         self.assertIn("customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com "
                       "created", out)

@@ -151,8 +151,11 @@ class ConversionWebhookTests(TestCase):
 
     @defer.inlineCallbacks
     def test_objects_converted_through_the_webhook(self):
-        """Written at v2, stored at v1 by the webhook, read back at either version."""
+        """Written at v2, stored at v1 by the webhook, read and watched at either version."""
         yield self.install(self.ca_bundle)
+        collection = "/apis/stable.example.com/v2/namespaces/default/crontabs"
+        out = yield self.ok("get", "--raw", collection)
+        rv = json.loads(out)["metadata"]["resourceVersion"]
         v2 = json.dumps({"apiVersion": "stable.example.com/v2", "kind": "CronTab",
                          "metadata": {"name": "converted", "namespace": "default",
                                       "labels": {"app": "x"}},
@@ -169,6 +172,12 @@ class ConversionWebhookTests(TestCase):
         self.assertEqual([(i["apiVersion"], i["spec"]) for i in items],
                          [("stable.example.com/v2", {"schedule": "*/5 * * * *"})])
         self.assertEqual(items[0]["metadata"]["labels"], {"app": "x"})
+        out = yield self.ok(
+            "get", "--raw", f"{collection}?watch=1&resourceVersion={rv}&timeoutSeconds=1")
+        events = [json.loads(line) for line in out.splitlines() if line]
+        self.assertEqual([(e["type"], e["object"]["apiVersion"], e["object"]["spec"])
+                          for e in events],
+                         [("ADDED", "stable.example.com/v2", {"schedule": "*/5 * * * *"})])
         review = self.webhook.reviews[0]
         self.assertEqual(review["apiVersion"], "apiextensions.k8s.io/v1")
         self.assertEqual(review["kind"], "ConversionReview")
