@@ -335,3 +335,73 @@ class UnresolvableOwnerTests(ManagerTestCase):
         self.owned("configmaps", "default", "dep", "ConfigMap", "v1", owner)
         self.settle()
         self.assertIsNone(self.get("configmaps", "default", "dep"))
+
+
+class LeaderElectionTests(ControllerTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.leases = self.store("leases", "coordination.k8s.io")
+        self.events = []
+
+    def elector(self, identity):
+        if self.get("namespaces", "", "kube-system") is None:
+            self.namespace("kube-system")
+        from kapi_twisted.controlplane.controllers import LeaderElector
+
+        elector = LeaderElector(
+            self.leases, self.clock, identity,
+            lambda: self.events.append(("start", identity)),
+            lambda: self.events.append(("stop", identity)))
+        self.addCleanup(elector.stop)
+        return elector
+
+    def lease(self):
+        return self.get("leases", "kube-system", "kube-controller-manager",
+                        group="coordination.k8s.io")
+
+    def test_one_leader(self):
+        """Of two candidates only the first leads; the lease names it."""
+        a, b = self.elector("a"), self.elector("b")
+        self.assertTrue(self.successResultOf(a.start()))
+        self.assertFalse(self.successResultOf(b.start()))
+        self.clock.advance(10)
+        self.assertEqual(self.events, [("start", "a")])
+        spec = self.lease()["spec"]
+        self.assertEqual((spec["holderIdentity"], spec["leaseDurationSeconds"],
+                          spec["leaseTransitions"]), ("a", 15, 0))
+
+    def test_release_hands_over(self):
+        """A leader that stops releases the lease; the other takes over at its next try."""
+        a, b = self.elector("a"), self.elector("b")
+        a.start()
+        b.start()
+        self.successResultOf(a.stop())
+        self.assertEqual(self.lease()["spec"]["holderIdentity"], "")
+        self.clock.advance(2)
+        self.assertEqual(self.events, [("start", "a"), ("stop", "a"), ("start", "b")])
+        self.assertEqual(self.lease()["spec"]["leaseTransitions"], 1)
+
+    def test_silent_leader_replaced_after_lease_duration(self):
+        """A leader that stops renewing is replaced once its lease has run out."""
+        a, b = self.elector("a"), self.elector("b")
+        a.start()
+        a._running = False  # a hangs: no more renewals, no release
+        a._call.cancel()
+        b.start()
+        self.clock.advance(14)
+        self.assertEqual(self.events, [("start", "a")])
+        self.clock.advance(4)
+        self.assertEqual(self.events, [("start", "a"), ("start", "b")])
+
+    def test_waits_for_namespace(self):
+        """Before kube-system exists the election keeps trying, then leads."""
+        from kapi_twisted.controlplane.controllers import LeaderElector
+
+        a = LeaderElector(self.leases, self.clock, "a", lambda: None, lambda: None)
+        self.addCleanup(a.stop)
+        d = a.start()
+        self.assertNoResult(d)
+        self.namespace("kube-system")
+        self.clock.advance(0.1)
+        self.assertTrue(self.successResultOf(d))

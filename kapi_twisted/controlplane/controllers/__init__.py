@@ -11,7 +11,9 @@ the C{default} ServiceAccount and C{kube-root-ca.crt} in every namespace).
 
 from kapi_twisted.controlplane.controllers._informer import InformerSet, custom_resource_stores
 from kapi_twisted.controlplane.controllers.garbagecollector import GarbageCollector
+from kapi_twisted.controlplane.controllers.leaderelection import LeaderElector
 from kapi_twisted.controlplane.controllers.manager import (
+    HOOK_NAME,
     HOOK_NAMES,
     ControllerManager,
     cluster_ca_pem,
@@ -22,7 +24,7 @@ from kapi_twisted.controlplane.controllers.rootca import RootCACertPublisher
 from kapi_twisted.controlplane.controllers.serviceaccounts import ServiceAccountsController
 
 __all__ = [
-    "HOOK_NAMES", "ControllerManager", "GarbageCollector", "InformerSet", "NamespaceController",
-    "RootCACertPublisher", "ServiceAccountsController", "cluster_ca_pem", "custom_resource_stores",
-    "install_controllers",
+    "HOOK_NAME", "HOOK_NAMES", "ControllerManager", "GarbageCollector", "InformerSet",
+    "LeaderElector", "NamespaceController", "RootCACertPublisher", "ServiceAccountsController",
+    "cluster_ca_pem", "custom_resource_stores", "install_controllers",
 ]

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import Deferred, inlineCallbacks, succeed
 from twisted.logger import Logger
 
+from twisted.python.failure import Failure
+
 from kapi_twisted.registry.interface import ListOptions, RequestContext
+
+from . import _util
 
 __all__ = ["Informer", "InformerSet", "custom_resource_stores", "watchable"]
 
@@ -56,6 +60,7 @@ class Informer:
         self._relist_call: Any = None
         self._running = False
         self._has_synced = False
+        self._in_flight: Optional[Deferred] = None
 
     def add_handler(self, on_add: Optional[Callable[[dict], Any]] = None,
                     on_update: Optional[Callable[[dict, dict], Any]] = None,
@@ -78,9 +83,10 @@ class Informer:
         if self._running:
             return
         self._running = True
-        self._list_and_watch()
+        self._track(self._list_and_watch())
 
-    def stop(self) -> None:
+    def stop(self) -> Deferred:
+        """Stop watching; fires once a list or watch set-up in progress has ended."""
         self._running = False
         if self._relist_call is not None and self._relist_call.active():
             self._relist_call.cancel()
@@ -88,6 +94,21 @@ class Informer:
         if self._watch is not None:
             watch, self._watch = self._watch, None
             watch.stop()
+        if self._in_flight is None:
+            return succeed(None)
+        done: Deferred = Deferred()
+        self._in_flight.addBoth(lambda result: (done.callback(None), result)[1])
+        return done
+
+    def _track(self, d: Deferred) -> None:
+        self._in_flight = d
+
+        def finished(result: Any) -> Any:
+            if self._in_flight is d:
+                self._in_flight = None
+            return result
+
+        d.addBoth(finished)
 
     # -- the reflector ----------------------------------------------------------
 
@@ -120,7 +141,8 @@ class Informer:
         try:
             page = yield self.store.list(RequestContext(), "", ListOptions())
         except Exception:
-            log.failure("informer: listing {resource} failed", resource=self.info.plural)
+            _util.log_error(log, Failure(), "informer: listing {resource} failed",
+                            resource=self.info.plural)
             self._schedule_relist()
             return
         if not self._running:
@@ -144,7 +166,8 @@ class Informer:
                 RequestContext(), "", ListOptions(resource_version=page.resource_version),
                 self._event)
         except Exception:
-            log.failure("informer: watching {resource} failed", resource=self.info.plural)
+            _util.log_error(log, Failure(), "informer: watching {resource} failed",
+                            resource=self.info.plural)
             self._schedule_relist()
             return
         if not self._running:
@@ -176,7 +199,7 @@ class Informer:
     def _relist(self) -> None:
         self._relist_call = None
         if self._running:
-            self._list_and_watch()
+            self._track(self._list_and_watch())
 
 
 class InformerSet:
@@ -259,10 +282,12 @@ class InformerSet:
             informer.start()
         return gatherResults([_relay(i.synced) for i in self.informers.values()])
 
-    def stop(self) -> None:
+    def stop(self) -> Deferred:
+        """Stop every informer; fires once none has a request in flight."""
+        from twisted.internet.defer import gatherResults
+
         self._running = False
-        for informer in self.informers.values():
-            informer.stop()
+        return gatherResults([i.stop() for i in self.informers.values()])
 
 
 def _relay(d: Deferred) -> Deferred:

@@ -14,6 +14,8 @@ from typing import Any, Callable, Dict, Hashable
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.logger import Logger
 
+from ._util import log_error
+
 __all__ = ["WorkQueue"]
 
 log = Logger()
@@ -82,14 +84,19 @@ class WorkQueue:
         """Reset C{key}'s backoff."""
         self._failures.pop(key, None)
 
-    def stop(self) -> None:
-        """Drop queued keys and timers; keys being processed finish."""
+    def stop(self) -> Deferred:
+        """
+        Drop queued keys and timers; the Deferred fires once the keys being
+        processed have finished.
+        """
         self.stopped = True
         self._queued.clear()
+        self._dirty.clear()
         for timer in self._timers.values():
             if timer.active():
                 timer.cancel()
         self._timers.clear()
+        return self.when_idle()
 
     def when_idle(self) -> Deferred:
         """A Deferred that fires once nothing is queued or being processed (tests)."""
@@ -130,8 +137,8 @@ class WorkQueue:
         count = self._failures.get(key, 0)
         self._failures[key] = count + 1
         delay = min(_BASE_DELAY * (2 ** count), _MAX_DELAY)
-        log.failure("{queue}: processing {key!r} failed; retrying in {delay}s", failure,
-                    queue=self.name, key=key, delay=delay)
+        log_error(log, failure, "{queue}: processing {key!r} failed; retrying in {delay}s",
+                  queue=self.name, key=key, delay=delay)
         self.add_after(key, delay)
 
     def _finished(self, result: Any, key: Hashable) -> None:

@@ -38,3 +38,19 @@ def has_cause(error: Any, cause: str) -> bool:
 
 def meta(obj: Any) -> dict:
     return (obj or {}).get("metadata") or {}
+
+
+def log_error(log: Any, failure: Any, text: str, **fields: Any) -> None:
+    """
+    Report a controller's failed step: API and storage errors (storage
+    unavailable, a conflict) are expected now and then and logged as a warning line; any
+    other exception is a bug and logged with its traceback.
+    """
+    from kapi_twisted.storage.interface import StorageError
+
+    if failure.check(APIError):
+        log.warn(text + ": {error}", error=failure.value.message, **fields)
+    elif failure.check(StorageError):
+        log.warn(text + ": {error}", error=str(failure.value), **fields)
+    else:
+        log.failure(text, failure, **fields)

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.logger import Logger
 
 from kapi_twisted.apierrors import APIError
@@ -114,10 +114,11 @@ class GarbageCollector:
         self.informers.on_new_informer(self._observe)
         self._schedule_resync()
 
-    def stop(self) -> None:
-        self.queue.stop()
+    def stop(self) -> Deferred:
+        """Stop; fires once work in progress has finished."""
         if self._resync_call is not None and self._resync_call.active():
             self._resync_call.cancel()
+        return self.queue.stop()
 
     def _observe(self, informer: Informer) -> None:
         store = informer.store

@@ -4,9 +4,12 @@ run inside kapi: namespace deletion, garbage collection, the C{default}
 ServiceAccount and the C{kube-root-ca.crt} ConfigMap of every namespace.
 
 They share one set of informers (L{InformerSet}) over the stores and talk
-to the stores directly (no HTTP). Each starts in its own post-start hook on
-the KubeAPI server, so C{/readyz} says when it runs; all stop with the
-L{ControllerManager} service, before storage closes.
+to the stores directly (no HTTP). As kube-controller-manager does, they run
+only while this server holds the C{kube-system/kube-controller-manager}
+Lease (L{LeaderElector}), so several servers over one etcd do not fight.
+The C{start-kube-controller-manager} post-start hook starts the election;
+everything stops with the L{ControllerManager} service, before storage
+closes.
 """
 
 from __future__ import annotations
@@ -15,24 +18,26 @@ import os
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.logger import Logger
 
 from ._informer import InformerSet
 from .garbagecollector import GarbageCollector
+from .leaderelection import LeaderElector, new_identity
 from .namespace import NamespaceController
 from .rootca import RootCACertPublisher
 from .serviceaccounts import ServiceAccountsController
 
-__all__ = ["ControllerManager", "HOOK_NAMES", "install_controllers", "cluster_ca_pem"]
+__all__ = ["ControllerManager", "HOOK_NAME", "HOOK_NAMES", "install_controllers",
+           "cluster_ca_pem"]
 
 log = Logger()
 
-NAMESPACE_HOOK = "start-namespace-controller"
-GC_HOOK = "start-garbage-collector-controller"
-SERVICEACCOUNT_HOOK = "start-serviceaccount-controller"
-ROOTCA_HOOK = "start-root-ca-cert-publisher"
-HOOK_NAMES = (NAMESPACE_HOOK, GC_HOOK, SERVICEACCOUNT_HOOK, ROOTCA_HOOK)
+HOOK_NAME = "start-kube-controller-manager"
+HOOK_NAMES = (HOOK_NAME,)
+STOP_HOOK_NAME = "stop-kube-controller-manager"
+#: How long stopping waits for the controllers' requests in flight.
+STOP_TIMEOUT = 5.0
 
 
 def cluster_ca_pem(config: Any) -> Optional[str]:
@@ -45,89 +50,146 @@ def cluster_ca_pem(config: Any) -> Optional[str]:
     return None
 
 
+class _Controllers:
+    """One term of leadership: informers and controllers, started and stopped together."""
+
+    def __init__(self, stores: Callable[[], Iterable[Any]], core: Dict[str, Any], clock: Any,
+                 ca_pem: Optional[str]) -> None:
+        self.informers = InformerSet(stores, clock)
+        self.namespaces = NamespaceController(core["namespaces"], self.informers, clock)
+        self.garbage_collector = GarbageCollector(self.informers, clock)
+        self.serviceaccounts = ServiceAccountsController(
+            core["namespaces"], core["serviceaccounts"], self.informers, clock)
+        self.root_ca: Optional[RootCACertPublisher] = None
+        if ca_pem is not None:
+            self.root_ca = RootCACertPublisher(core["namespaces"], core["configmaps"],
+                                               self.informers, clock, ca_pem)
+        else:
+            log.warn("No cluster CA found: kube-root-ca.crt ConfigMaps are not published")
+        self.all: List[Any] = [c for c in (self.namespaces, self.garbage_collector,
+                                           self.serviceaccounts, self.root_ca) if c is not None]
+
+    def start(self) -> Deferred:
+        for controller in self.all:
+            controller.start()
+        return self.informers.start()
+
+    def stop(self) -> Deferred:
+        """Stop everything; fires once no request of theirs is in flight."""
+        stopping = [controller.stop() for controller in self.all]
+        stopping.append(self.informers.stop())
+        return gatherResults(stopping, consumeErrors=True)
+
+
 class ControllerManager(Service):
     """
     Owns the controllers and their informers.
 
     @param stores: C{() -> iterable of stores}: every resource the server
         stores, read again on resync (custom resources appear at run time).
-    @param core: C{plural -> store} of C{v1} namespaces, serviceaccounts, configmaps.
-    @param ca_pem: C{() -> PEM or None}, read when the root CA publisher starts.
+    @param core: C{plural -> store} of C{v1} namespaces, serviceaccounts,
+        configmaps, and C{leases} (coordination.k8s.io/v1) for the election.
+    @param ca_pem: C{() -> PEM or None}, read when the controllers start.
+    @ivar controllers: the running L{_Controllers}, or None.
     """
 
     name = "controller-manager"
 
     def __init__(self, stores: Callable[[], Iterable[Any]], core: Dict[str, Any], clock: Any,
-                 ca_pem: Callable[[], Optional[str]] = lambda: None) -> None:
+                 ca_pem: Callable[[], Optional[str]] = lambda: None,
+                 identity: Optional[str] = None) -> None:
         self.clock = clock
-        self.informers = InformerSet(stores, clock)
-        self.namespaces = NamespaceController(core["namespaces"], self.informers, clock)
-        self.garbage_collector = GarbageCollector(self.informers, clock)
-        self.serviceaccounts = ServiceAccountsController(
-            core["namespaces"], core["serviceaccounts"], self.informers, clock)
+        self._stores = stores
         self._core = core
         self._ca_pem = ca_pem
-        self.root_ca: Optional[RootCACertPublisher] = None
-        self._started: List[Any] = []
+        self.controllers: Optional[_Controllers] = None
+        self._synced: Deferred = succeed(None)
+        self.elector: Optional[LeaderElector] = None
+        if "leases" in core:
+            self.elector = LeaderElector(core["leases"], clock, identity or new_identity(),
+                                         self._started_leading, self._stopped_leading)
         self._stopped = False
+        self._stopping: Deferred = succeed(None)
+        self._stop_result: Deferred = succeed(None)
 
-    def _start(self, controller: Any) -> Deferred:
-        if self._stopped:
-            return Deferred()
-        controller.start()
-        self._started.append(controller)
-        return self.informers.start()
+    # -- starting -----------------------------------------------------------------
 
-    def start_namespace_controller(self, context: Any = None) -> Deferred:
-        return self._start(self.namespaces)
+    def _started_leading(self) -> Deferred:
+        if self._stopped or self.controllers is not None:
+            return self._synced
+        self.controllers = _Controllers(self._stores, self._core, self.clock, self._ca_pem())
+        self._synced = self.controllers.start()
+        return self._synced
 
-    def start_garbage_collector(self, context: Any = None) -> Deferred:
-        return self._start(self.garbage_collector)
-
-    def start_serviceaccounts(self, context: Any = None) -> Deferred:
-        return self._start(self.serviceaccounts)
-
-    def start_root_ca_publisher(self, context: Any = None) -> Deferred:
-        pem = self._ca_pem()
-        if pem is None:
-            log.warn("No cluster CA found: kube-root-ca.crt ConfigMaps are not published")
-            return self.informers.start()
-        self.root_ca = RootCACertPublisher(self._core["namespaces"], self._core["configmaps"],
-                                           self.informers, self.clock, pem)
-        return self._start(self.root_ca)
+    def _stopped_leading(self) -> None:
+        controllers, self.controllers = self.controllers, None
+        if controllers is not None:
+            self._stopping = controllers.stop()
 
     def start_all(self) -> Deferred:
-        """Start every controller (without post-start hooks: embedding, tests)."""
-        from twisted.internet.defer import gatherResults
+        """Run the controllers now, without an election (embedding, tests)."""
+        return self._started_leading()
 
-        return gatherResults([maybeDeferred(f) for f in (
-            self.start_namespace_controller, self.start_garbage_collector,
-            self.start_serviceaccounts, self.start_root_ca_publisher)])
+    def run(self, context: Any = None) -> Deferred:
+        """
+        The post-start hook: take part in the election; fires once the first
+        round is over (and, when leading, once the informers have synced).
+        """
+        if self.elector is None:
+            return self.start_all()
+        d = self.elector.start()
+        return d.addCallback(lambda leading: self._synced if leading else None)
 
     def register_hooks(self, server: Any) -> None:
-        """One post-start hook per controller on C{server} (a GenericAPIServer)."""
-        server.add_post_start_hook(NAMESPACE_HOOK, self.start_namespace_controller)
-        server.add_post_start_hook(GC_HOOK, self.start_garbage_collector)
-        server.add_post_start_hook(SERVICEACCOUNT_HOOK, self.start_serviceaccounts)
-        server.add_post_start_hook(ROOTCA_HOOK, self.start_root_ca_publisher)
+        """
+        The C{start-kube-controller-manager} post-start hook on C{server}, and
+        a pre-shutdown hook that stops the controllers while storage still
+        serves (children of a MultiService stop all at once).
+        """
+        server.add_post_start_hook(HOOK_NAME, self.run)
+        server.add_pre_shutdown_hook(STOP_HOOK_NAME, self.stopService)
 
-    def stopService(self) -> None:
-        super().stopService()
+    # -- stopping -----------------------------------------------------------------
+
+    def stopService(self) -> Deferred:
+        """
+        Stop the controllers (and release the lease); fires once their work
+        in progress has finished, or after L{STOP_TIMEOUT} seconds.
+        """
+        if self._stopped:
+            return self._stop_result
+        if self.running:
+            super().stopService()
         self._stopped = True
-        for controller in self._started:
-            controller.stop()
-        self.informers.stop()
+        if self.elector is not None:
+            d = self.elector.stop()
+        else:
+            self._stopped_leading()
+            d = succeed(None)
+        d.addCallback(lambda _: self._stopping)
+        d.addTimeout(STOP_TIMEOUT, self.clock)
+        d.addErrback(lambda f: log.warn("controllers did not stop cleanly: {f}", f=f.value))
+        self._stop_result = d
+        return _relay(d)
+
+    # -- convenience --------------------------------------------------------------
+
+    @property
+    def informers(self) -> Optional[InformerSet]:
+        return self.controllers.informers if self.controllers is not None else None
 
 
 def install_controllers(top: Any, config: Any = None, clock: Any = None,
-                        stores: Optional[Callable[[], Iterable[Any]]] = None) -> ControllerManager:
+                        stores: Optional[Callable[[], Iterable[Any]]] = None,
+                        identity: Optional[str] = None) -> ControllerManager:
     """
     Run the controllers in C{top} (the L{kapi_twisted.app.KubeAPIServerService}
-    after C{top.stores} is set): their post-start hooks go on C{top.kube},
-    their service becomes a child of C{top}.
+    after C{top.stores} is set): the post-start hook goes on C{top.kube},
+    the service becomes a child of C{top} (set as C{top.controller_manager}).
 
     @param stores: C{() -> stores}; by default C{top.stores.values()}, read
-        each time (add custom-resource stores to it, or pass your own).
+        each time; pass e.g. C{lambda: list(top.stores.values()) +
+        custom_resource_stores(serving)} to include custom resources.
     """
     config = config if config is not None else top.config
     clock = clock if clock is not None else top.reactor
@@ -136,8 +198,21 @@ def install_controllers(top: Any, config: Any = None, clock: Any = None,
             return list(top.stores.values())
     core = {plural: top.stores[("", "v1", plural)]
             for plural in ("namespaces", "serviceaccounts", "configmaps")}
-    manager = ControllerManager(stores, core, clock, lambda: cluster_ca_pem(config))
+    core["leases"] = top.stores[("coordination.k8s.io", "v1", "leases")]
+    manager = ControllerManager(stores, core, clock, lambda: cluster_ca_pem(config), identity)
     manager.register_hooks(top.kube)
     manager.setServiceParent(top)
     top.controller_manager = manager
     return manager
+
+
+def _relay(d: Deferred) -> Deferred:
+    """A new Deferred with C{d}'s result (C{d} may be waited on again)."""
+    out: Deferred = Deferred()
+
+    def fire(result: Any) -> Any:
+        out.callback(None)
+        return result
+
+    d.addBoth(fire)
+    return out

@@ -18,9 +18,10 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.logger import Logger
 
+from kapi_twisted import apierrors
 from kapi_twisted.apierrors import APIError
 from kapi_twisted.registry.interface import DeleteOptions, GetOptions, ListOptions
 
@@ -129,10 +130,11 @@ class NamespaceController:
         self.informers.on_new_informer(self._watch_content)
         self._schedule_resync()
 
-    def stop(self) -> None:
-        self.queue.stop()
+    def stop(self) -> Deferred:
+        """Stop; fires once work in progress has finished."""
         if self._resync_call is not None and self._resync_call.active():
             self._resync_call.cancel()
+        return self.queue.stop()
 
     def _schedule_resync(self) -> None:
         self._resync_call = self.clock.callLater(self.resync_period, self._resync)
@@ -196,7 +198,7 @@ class NamespaceController:
 
         yield self._patch_status(name, set_conditions)
         if errors:
-            raise RuntimeError(f"namespace {name}: " + "; ".join(errors))
+            raise apierrors.internal_error(f"namespace {name}: " + "; ".join(errors))
         if any(remaining.values()):
             self.queue.add_after(name, wait or self.finalizer_recheck)
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Tuple
 
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import Deferred, inlineCallbacks
 
 from kapi_twisted.admission.namespace_lifecycle import NAMESPACE_TERMINATING_CAUSE
 from kapi_twisted.apierrors import APIError
@@ -55,8 +55,9 @@ class EnsureInNamespace:
             on_update=lambda old, new: self._object_changed(new),
             on_delete=self._object_changed)
 
-    def stop(self) -> None:
-        self.queue.stop()
+    def stop(self) -> Deferred:
+        """Stop; fires once work in progress has finished."""
+        return self.queue.stop()
 
     def _namespace_changed(self, ns: dict) -> None:
         meta = _util.meta(ns)
