@@ -27,6 +27,7 @@ setup(
     extras_require={
         "test": [
             "kubernetes>=29",
+            "kopf>=1.37",
         ],
     },
     zip_safe=False,

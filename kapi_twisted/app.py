@@ -94,7 +94,9 @@ class KubeAPIServerService(MultiService):
         certs.write_admin_kubeconfig(self.config, self.serving.url())
         log.info("Serving securely on {url}", url=self.serving.url())
         d = self.aggregator.run_post_start_hooks()
-        self.lifecycle.mux_and_discovery_complete.fire()
+        # Every path (custom resources included) is installed once the
+        # post-start hooks, crd-informer-synced among them, have finished.
+        d.addCallback(lambda _: self.lifecycle.mux_and_discovery_complete.fire())
         return d
 
     def _failed_to_start(self, failure: Any) -> None:
@@ -147,6 +149,7 @@ def create_server_chain(config: ServerConfig, reactor: Any) -> KubeAPIServerServ
     Aggregator -> secure serving.
     """
     from kapi_twisted.aggregator import install_root_discovery
+    from kapi_twisted.apiextensions import install_apiextensions
     from kapi_twisted.controlplane import install_builtin_apis
     from kapi_twisted.server.filters import build_handler_chain
     from kapi_twisted.server.metrics import APIServerMetrics, install_metrics
@@ -174,6 +177,9 @@ def create_server_chain(config: ServerConfig, reactor: Any) -> KubeAPIServerServ
 
     top.stores = install_builtin_apis(
         kube, storage, config, top.long_running, advertise=top.advertise_address
+    )
+    top.apiextensions_api = install_apiextensions(
+        apiextensions, storage, config, top.long_running
     )
     install_root_discovery(aggregator)
     metrics = APIServerMetrics()
