@@ -20,20 +20,40 @@ KUBECTL = shutil.which("kubectl")
 
 
 @defer.inlineCallbacks
-def start_kapi(data_dir: str):
-    """The whole chain with admission and the controllers (unless app.py installs them)."""
+def start_kapi(data_dir: str, custom_resources: bool = False):
+    """
+    The whole chain with admission and the controllers (unless app.py
+    installs them); with C{custom_resources}, also the APIExtensions API, its
+    custom resources included in what the controllers look after.
+    """
     from kapi_twisted.admission import install_admission
     from kapi_twisted.app import create_server_chain
     from kapi_twisted.config import ServerConfig
-    from kapi_twisted.controlplane.controllers import HOOK_NAMES, install_controllers
+    from kapi_twisted.controlplane.controllers import (
+        HOOK_NAMES,
+        custom_resource_stores,
+        install_controllers,
+    )
 
     config = ServerConfig(port="ssl:0:interface=127.0.0.1", data_dir=data_dir,
                           storage_backend="memory").validate()
     top = create_server_chain(config, reactor)
+    stores = None
+    extensions = getattr(top, "apiextensions_api", None)
+    if custom_resources and extensions is None:
+        from kapi_twisted.apiextensions.server import install_apiextensions
+
+        extensions = install_apiextensions(top.apiextensions, top.storage, config,
+                                           top.long_running)
+
+        def stores():
+            return list(top.stores.values()) + custom_resource_stores(extensions.serving)
     if all(s.admission is None for s in top.stores.values() if hasattr(s, "admission")):
-        install_admission(top.stores)
+        chain = install_admission(top.stores)
+        if extensions is not None:
+            extensions.serving.set_admission(chain)
     if HOOK_NAMES[0] not in top.kube.all_post_start_hooks():
-        install_controllers(top, config, reactor)
+        install_controllers(top, config, reactor, stores=stores)
     top.startService()
     yield top.ready
     return top, config
@@ -68,8 +88,28 @@ spec: {containers: [{name: c, image: nginx}]}
 """
 
 
-class DeletionE2ETests(TestCase):
+CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"""
+
+
+class _ServerTestCase(TestCase):
+    """A whole server per test, driven by kubectl."""
+
     timeout = 120
+    custom_resources = False
 
     @defer.inlineCallbacks
     def setUp(self):
@@ -77,7 +117,7 @@ class DeletionE2ETests(TestCase):
             raise self.skipTest("kubectl is not installed on this machine")
         self.data_dir = tempfile.mkdtemp(prefix="kapi-deletion-")
         self.addCleanup(shutil.rmtree, self.data_dir, True)
-        self.top, self.config = yield start_kapi(self.data_dir)
+        self.top, self.config = yield start_kapi(self.data_dir, self.custom_resources)
         self.addCleanup(self.top.stopService)
         self.env = dict(os.environ, KUBECONFIG=os.path.join(self.data_dir, "admin.kubeconfig"),
                         HOME=self.data_dir)
@@ -105,6 +145,9 @@ class DeletionE2ETests(TestCase):
     def gone(self, *args: str):
         _, err, code = yield self.kubectl("get", *args, ok=False)
         return code != 0 and "NotFound" in err
+
+
+class DeletionE2ETests(_ServerTestCase):
 
     @defer.inlineCallbacks
     def test_namespace_deletion_completes(self):
@@ -205,3 +248,56 @@ class DeletionE2ETests(TestCase):
         self.assertEqual(pod["metadata"]["deletionGracePeriodSeconds"], 30)
         yield self.kubectl("delete", "pod", "bound", "--force", "--grace-period=0")
         self.assertTrue((yield self.gone("pod", "bound")))
+
+
+class CustomResourceDeletionE2ETests(_ServerTestCase):
+    """The same server with CRDs: custom resources are namespace content and GC citizens."""
+
+    custom_resources = True
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        yield super().setUp()
+        yield self.kubectl("apply", "-f", "-", stdin=CRD)
+        yield self.kubectl("wait", "--for=condition=Established",
+                           "crd/widgets.example.com", "--timeout=30s")
+
+    @defer.inlineCallbacks
+    def test_namespace_deletion_removes_custom_resources(self):
+        """Deleting a namespace deletes its custom resources, waiting for their finalizers."""
+        yield self.kubectl("create", "namespace", "cr")
+        yield self.kubectl("apply", "-f", "-", stdin=(
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n"
+            "  namespace: cr\n  finalizers: [example.com/hold]\n"))
+        yield self.kubectl("delete", "namespace", "cr", "--wait=false")
+        widget = yield self.get_json("widget", "w", "-n", "cr")
+        self.assertIn("deletionTimestamp", widget["metadata"])
+        ns = yield self.get_json("namespace", "cr")
+        remaining = {c["type"]: c["message"] for c in ns["status"]["conditions"]}
+        self.assertEqual(remaining["NamespaceContentRemaining"],
+                         "Some resources are remaining: widgets.example.com has 1 resource "
+                         "instances")
+        yield self.kubectl("patch", "widget", "w", "-n", "cr", "--type=merge",
+                           "-p", '{"metadata":{"finalizers":null}}')
+        yield self.kubectl("wait", "--for=delete", "namespace/cr", "--timeout=60s")
+
+    @defer.inlineCallbacks
+    def test_custom_resource_collected_with_owner(self):
+        """A custom resource owned by a ConfigMap goes when the ConfigMap is deleted."""
+        yield self.kubectl("create", "configmap", "owner")
+        owner = yield self.get_json("configmap", "owner")
+        yield self.kubectl("apply", "-f", "-", stdin=(
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: owned\n"
+            "  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: owner, uid: %s}]\n"
+            % owner["metadata"]["uid"]))
+        yield self.kubectl("delete", "configmap", "owner")
+        yield self.kubectl("wait", "--for=delete", "widget/owned", "--timeout=30s")
+
+    @defer.inlineCallbacks
+    def test_custom_resource_in_missing_namespace_refused(self):
+        """NamespaceLifecycle admission covers custom resources too."""
+        yield self.kubectl("create", "namespace", "present")
+        _, err, code = yield self.kubectl("apply", "-f", "-", ok=False, stdin=(
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: nope}\n"))
+        self.assertNotEqual(code, 0)
+        self.assertIn('namespaces "nope" not found', err)

@@ -28,6 +28,8 @@ log = Logger()
 
 ObjKey = Tuple[str, str]
 _RELIST_DELAY = 1.0
+#: How often the set looks for resources that appeared or went (custom resources).
+REFRESH_PERIOD = 1.0
 
 
 def watchable(store: Any) -> bool:
@@ -207,16 +209,20 @@ class InformerSet:
     One shared L{Informer} per stored resource (versions sharing storage,
     such as C{autoscaling/v1} and C{v2} HorizontalPodAutoscalers, share one).
 
-    @param stores: C{() -> iterable of stores}, read again by L{refresh} so
-        resources added at run time (custom resources) are picked up.
+    @param stores: C{() -> iterable of stores}, read again by L{refresh}
+        (every C{refresh_period} seconds) so resources added at run time
+        (custom resources) are picked up.
     """
 
-    def __init__(self, stores: Callable[[], Iterable[Any]], clock: Any) -> None:
+    def __init__(self, stores: Callable[[], Iterable[Any]], clock: Any,
+                 refresh_period: float = REFRESH_PERIOD) -> None:
         self._stores = stores
         self.clock = clock
+        self.refresh_period = refresh_period
         self.informers: Dict[Any, Informer] = {}
         self._listeners: List[Callable[[Informer], Any]] = []
         self._running = False
+        self._refresh_call: Any = None
 
     @staticmethod
     def resource_key(store: Any) -> Any:
@@ -276,17 +282,30 @@ class InformerSet:
         """Start every informer; fires once all have synced."""
         from twisted.internet.defer import gatherResults
 
-        self._running = True
+        if not self._running:
+            self._running = True
+            self._schedule_refresh()
         self.refresh()
         for informer in self.informers.values():
             informer.start()
         return gatherResults([_relay(i.synced) for i in self.informers.values()])
+
+    def _schedule_refresh(self) -> None:
+        def tick() -> None:
+            if not self._running:
+                return
+            self.refresh()
+            self._schedule_refresh()
+
+        self._refresh_call = self.clock.callLater(self.refresh_period, tick)
 
     def stop(self) -> Deferred:
         """Stop every informer; fires once none has a request in flight."""
         from twisted.internet.defer import gatherResults
 
         self._running = False
+        if self._refresh_call is not None and self._refresh_call.active():
+            self._refresh_call.cancel()
         return gatherResults([i.stop() for i in self.informers.values()])
 
 

@@ -21,7 +21,7 @@ from twisted.application.service import Service
 from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.logger import Logger
 
-from ._informer import InformerSet
+from ._informer import InformerSet, custom_resource_stores
 from .garbagecollector import GarbageCollector
 from .leaderelection import LeaderElector, new_identity
 from .namespace import NamespaceController
@@ -187,15 +187,19 @@ def install_controllers(top: Any, config: Any = None, clock: Any = None,
     after C{top.stores} is set): the post-start hook goes on C{top.kube},
     the service becomes a child of C{top} (set as C{top.controller_manager}).
 
-    @param stores: C{() -> stores}; by default C{top.stores.values()}, read
-        each time; pass e.g. C{lambda: list(top.stores.values()) +
-        custom_resource_stores(serving)} to include custom resources.
+    @param stores: C{() -> stores}, read each time; by default
+        C{top.stores.values()} and the custom resources' stores of
+        C{top.apiextensions_api} (when the chain has one).
     """
     config = config if config is not None else top.config
     clock = clock if clock is not None else top.reactor
     if stores is None:
         def stores() -> Iterable[Any]:
-            return list(top.stores.values())
+            found = list(top.stores.values())
+            extensions = getattr(top, "apiextensions_api", None)
+            if extensions is not None:
+                found.extend(custom_resource_stores(extensions.serving))
+            return found
     core = {plural: top.stores[("", "v1", plural)]
             for plural in ("namespaces", "serviceaccounts", "configmaps")}
     core["leases"] = top.stores[("coordination.k8s.io", "v1", "leases")]
