@@ -655,6 +655,7 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, terminated)
+    signal.signal(signal.SIGINT, terminated)  # also when started with SIGINT ignored (&)
     tmp = tempfile.mkdtemp(prefix="kapi-bench-api-")
     CLEANUP.add(lambda: shutil.rmtree(tmp, ignore_errors=True))
     results: Dict[str, Dict[str, Any]] = {}
