@@ -538,6 +538,10 @@ class _Stream:
                 size = min(window, conn.max_outbound_frame_size)
                 chunk = self._pending[0]
                 if len(chunk) > size:
+                    # Slice a view: copying the rest of a large body once per
+                    # frame made big LISTs quadratic.
+                    if not isinstance(chunk, memoryview):
+                        chunk = memoryview(chunk)
                     self._pending[0] = chunk[size:]
                     chunk = chunk[:size]
                 else:
