@@ -17,7 +17,7 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 
 from kapi_twisted import apierrors
 from kapi_twisted.apis.registry import ResourceInfo
-from kapi_twisted.endpoints import discovery, negotiation, options as opts, patching, render
+from kapi_twisted.endpoints import connect, discovery, negotiation, options as opts, patching, render
 from kapi_twisted.endpoints._http import body_response as _body, header as _header
 from kapi_twisted.endpoints._http import read_body as _read_body
 from kapi_twisted.endpoints.negotiation import Output
@@ -164,6 +164,8 @@ class GroupVersionResource(APIResource):
                 (route.info.plural, route.subresource) in (
                     ("pods", "binding"), ("pods", "eviction"), ("bindings", ""))):
             return self._pod_subresource(request, route, pods)
+        if route.subresource in connect.CONNECT_SUBRESOURCES:
+            return connect.refuse(store, self._context(request), route)
         if store is None or (route.subresource and route.subresource not in STORE_SUBRESOURCES):
             raise apierrors.method_not_allowed(
                 f"{route.verb} is not supported on resources of kind "
@@ -244,9 +246,14 @@ class GroupVersionResource(APIResource):
 
     # writes ------------------------------------------------------------------
 
-    def _decode_object(self, request: Any, route: Route, body: bytes) -> dict:
+    def _decode_object(self, request: Any, route: Route, body: bytes,
+                       options: Any = None, ctx: Optional[RequestContext] = None) -> dict:
+        duplicates: List[str] = []
         obj = negotiation.decode_body(_header(request, b"content-type"), body,
-                                      route.info.group_version, route.info.kind)
+                                      route.info.group_version, route.info.kind,
+                                      duplicates=duplicates)
+        if duplicates and options is not None and ctx is not None:
+            _report_duplicates(route.info, duplicates, options, ctx)
         if not isinstance(obj, dict):
             raise apierrors.bad_request(
                 "the object provided is unrecognized: expected a JSON object"
@@ -291,8 +298,8 @@ class GroupVersionResource(APIResource):
         query = opts.query_of(request)
         output = self._output(request, "create", query)
         options = self._write_options(request, query, "CreateOptions")
-        obj = self._decode_object(request, route, _read_body(request))
         ctx = self._context(request)
+        obj = self._decode_object(request, route, _read_body(request), options, ctx)
         result = yield store.create(ctx, route.namespace, obj, options)
         self._warn(request, ctx)
         returnValue(self._written(result, output, route, 201))
@@ -302,14 +309,14 @@ class GroupVersionResource(APIResource):
         query = opts.query_of(request)
         output = self._output(request, "update", query)
         options = self._write_options(request, query, "UpdateOptions")
-        obj = self._decode_object(request, route, _read_body(request))
+        ctx = self._context(request)
+        obj = self._decode_object(request, route, _read_body(request), options, ctx)
         body_name = obj["metadata"].get("name") or ""
         if body_name != route.name:
             raise apierrors.bad_request(
                 f"the name of the object ({body_name}) does not match the name on "
                 f"the URL ({route.name})"
             )
-        ctx = self._context(request)
         result = yield store.update(ctx, route.namespace, route.name, obj, options,
                                     subresource=route.subresource)
         self._warn(request, ctx)
@@ -465,3 +472,15 @@ def _verb(method: str, name: str, sub: str, request: Any) -> str:
 
 def _json(doc: Any) -> Response:
     return Response(negotiation.encode(doc, Output()), 200, negotiation.JSON)
+
+
+def _report_duplicates(info: Any, paths: List[str], options: Any, ctx: RequestContext) -> None:
+    """Fields given twice: 400 under C{fieldValidation=Strict}, warnings under C{Warn}."""
+    mode = getattr(options, "field_validation", "") or "Warn"
+    texts = [f'duplicate field "{path}"' for path in paths]
+    if mode == "Strict":
+        raise apierrors.bad_request(
+            f'{info.kind} in version "{info.version}" cannot be handled as a '
+            f"{info.kind}: strict decoding error: " + ", ".join(texts))
+    if mode != "Ignore":
+        ctx.warnings.extend(t for t in texts if t not in ctx.warnings)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from kapi_twisted import apierrors
 
@@ -161,14 +161,17 @@ def _include_object(query: Dict[str, List[str]]) -> str:
 
 
 def decode_body(content_type: str, body: bytes, api_version: str = "",
-                kind: str = "") -> Any:
+                kind: str = "", duplicates: Optional[List[str]] = None) -> Any:
     """
     Decode a request body by its C{Content-Type}: JSON (also when absent),
     YAML or Kubernetes protobuf (C{api_version}/C{kind}: the expected type);
-    anything else is 415.
+    anything else is 415. With C{duplicates}, the paths of JSON fields given
+    twice are appended to it (for C{fieldValidation}).
     """
     media, _ = parse_media_type(content_type or "")
     if media in ("", JSON):
+        if duplicates is not None:
+            return decode_json_noting_duplicates(body, duplicates)
         return decode_json(body)
     if media in (YAML, "application/x-yaml", "text/yaml"):
         return decode_yaml(body)
@@ -182,6 +185,46 @@ def decode_json(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
         raise apierrors.bad_request(f"the object provided is unrecognized: {_first_line(e)}") from None
+
+
+class _Repeated(dict):
+    """A JSON object in which some keys appeared more than once (the last wins)."""
+
+    repeated: List[str] = []
+
+
+def _repeated_paths(value: Any, path: str, found: List[str]) -> None:
+    if isinstance(value, dict):
+        if isinstance(value, _Repeated):
+            found.extend(f"{path}.{k}" if path else k for k in value.repeated)
+        for key, child in value.items():
+            _repeated_paths(child, f"{path}.{key}" if path else key, found)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            _repeated_paths(child, f"{path}[{index}]", found)
+
+
+def decode_json_noting_duplicates(body: bytes, duplicates: List[str]) -> Any:
+    """Decode JSON, appending to C{duplicates} the paths of fields given twice."""
+    marked: List[_Repeated] = []
+
+    def note(pairs: list) -> dict:
+        obj = dict(pairs)
+        if len(obj) == len(pairs):
+            return obj
+        seen: set = set()
+        repeated = _Repeated(obj)
+        repeated.repeated = sorted({k for k, _ in pairs if k in seen or seen.add(k)})
+        marked.append(repeated)
+        return repeated
+
+    try:
+        value = json.loads(body, object_pairs_hook=note)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise apierrors.bad_request(f"the object provided is unrecognized: {_first_line(e)}") from None
+    if marked:
+        _repeated_paths(value, "", duplicates)
+    return value
 
 
 def decode_yaml(body: bytes) -> Any:
