@@ -41,6 +41,40 @@ def build_builtin_stores(storage: Any, resources: Iterable[ResourceInfo],
     return stores
 
 
+def wire_type_behaviour(server: Any, stores: Mapping[StoreKey, Any], config: Any) -> None:
+    """
+    Give the stores what their kinds' write rules read beyond the object:
+    Services allocate from C{--service-cluster-ip-range} and
+    C{--service-node-port-range} (the state is rebuilt from the stored
+    Services before the first Service write); pods read their ServiceAccount
+    (checked only while this server runs the serviceaccount controller, see
+    L{kapi_twisted.registry.strategy.PodStrategy}) and PriorityClass.
+    """
+    from kapi_twisted.registry.allocators import (DEFAULT_NODE_PORT_RANGE,
+                                                  DEFAULT_SERVICE_CIDR, ServiceAllocation)
+
+    services = stores.get(("", "v1", "services"))
+    strategy = getattr(services, "strategy", None)
+    if hasattr(strategy, "use_allocation"):
+        strategy.use_allocation(ServiceAllocation(
+            getattr(config, "service_cluster_ip_range", "") or DEFAULT_SERVICE_CIDR,
+            getattr(config, "service_node_port_range", "") or DEFAULT_NODE_PORT_RANGE))
+    pods = stores.get(("", "v1", "pods"))
+    strategy = getattr(pods, "strategy", None)
+    if hasattr(strategy, "check_service_accounts"):
+        strategy.service_accounts = stores.get(("", "v1", "serviceaccounts"))
+        strategy.namespaces = stores.get(("", "v1", "namespaces"))
+        strategy.priority_classes = stores.get(("scheduling.k8s.io", "v1", "priorityclasses"))
+        strategy.check_service_accounts = lambda: _runs_controllers(server)
+
+
+def _runs_controllers(server: Any) -> bool:
+    """Whether kube-controller-manager's controllers run with this server."""
+    from kapi_twisted.controlplane.controllers.manager import HOOK_NAME as CONTROLLERS
+
+    return CONTROLLERS in server.all_post_start_hooks()
+
+
 def _default_advertise(config: Any) -> Callable[[], Tuple[str, int]]:
     def advertise() -> Tuple[str, int]:
         port = 6443
@@ -137,6 +171,7 @@ def install_builtin_apis(
     skip = set(foreign_groups() if skip_groups is None else skip_groups)
     groups = [g for g, _ in registry.group_versions() if g not in skip]
     stores = install_groups(server, groups, storage, config, long_running, clock, stores)
+    wire_type_behaviour(server, stores, config)
     hook_stores = {plural: stores[("", "v1", plural)]
                    for plural in ("namespaces", "services", "endpoints")}
     server.add_post_start_hook(HOOK_NAME, system_namespaces_hook(

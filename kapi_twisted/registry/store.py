@@ -20,7 +20,7 @@ import random
 import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from twisted.internet.defer import inlineCallbacks, succeed
+from twisted.internet.defer import Deferred, inlineCallbacks, succeed
 from zope.interface import implementer
 
 from kapi_twisted import apierrors
@@ -482,7 +482,8 @@ class GenericStore:
     # -- create --------------------------------------------------------------------
 
     def _prepare_create(self, ctx: RequestContext, namespace: str, body: Dict[str, Any],
-                        options: WriteOptions, url_name: str = "") -> Dict[str, Any]:
+                        options: WriteOptions, url_name: str = "",
+                        context: Any = None) -> Dict[str, Any]:
         self._check_type(body)
         obj = copy.deepcopy(body)
         self._field_validation(ctx, obj, options)
@@ -515,7 +516,10 @@ class GenericStore:
             meta["generation"] = 1
         else:
             meta.pop("generation", None)
-        self.strategy.prepare_for_create(obj)
+        if context is None:
+            self.strategy.prepare_for_create(obj)
+        else:
+            self.strategy.prepare_for_create(obj, context)
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = _generate_name(meta["generateName"])
         return obj
@@ -531,13 +535,36 @@ class GenericStore:
     def create(self, ctx: RequestContext, namespace: str, obj: Dict[str, Any],
                options: WriteOptions):
         _options.validate_write_options(options, "CreateOptions")
-        new = self._prepare_create(ctx, namespace, obj, options)
+        ready = self.strategy.before_write(self)
+        if ready is not None:
+            yield ready
+        context = self.strategy.create_context(self, namespace, obj)
+        if isinstance(context, Deferred):
+            context = yield context
+        new = self._prepare_create(ctx, namespace, obj, options, context=context)
         if self.admission is not None:
             body_meta = obj.get("metadata") or {}
             yield self.admission.admit(Attributes(
                 CREATE, self.info, namespace,
                 body_meta.get("name") or body_meta.get("generateName") or "", new,
                 ctx.user, options.dry_run))
+        # What the create reserves besides the object (Service IPs), undone if it fails.
+        txn = self.strategy.begin_create(new, options.dry_run)
+        if txn is None:
+            result = yield self._store_new(ctx, namespace, obj, new, options)
+            return result
+        try:
+            result = yield self._store_new(ctx, namespace, obj, new, options)
+        except BaseException:
+            txn.revert()
+            raise
+        txn.commit()
+        return result
+
+    @inlineCallbacks
+    def _store_new(self, ctx: RequestContext, namespace: str, obj: Dict[str, Any],
+                   new: Dict[str, Any], options: WriteOptions):
+        """Validate and write a prepared new object (a fresh name when generated names clash)."""
         self._validate_create(new)
         meta = new["metadata"]
         generated = not (obj.get("metadata") or {}).get("name") and bool(meta.get("generateName"))
@@ -625,6 +652,8 @@ class GenericStore:
             meta = new["metadata"]
             if managed is not None:
                 meta["managedFields"] = managed
+            if subresource == "status":
+                self.strategy.prepare_for_status_update(new, old)
         else:
             if has_status:
                 if "status" in old:
@@ -668,6 +697,10 @@ class GenericStore:
                     options: WriteOptions, subresource: str, create_body: Any = None):
         """Read, compute, compare-and-swap; again on conflict."""
         key = self.keys.key(namespace, name)
+        if not subresource:
+            ready = self.strategy.before_write(self)
+            if ready is not None:
+                yield ready
         for _ in range(_MAX_WRITE_ATTEMPTS):
             try:
                 cur = yield self._latest(key)
@@ -689,18 +722,30 @@ class GenericStore:
                     gone = yield self.storage.delete(key, cur.mod_revision)
                 except (st.ConflictError, st.KeyNotFoundError):
                     continue
+                self.strategy.after_delete(cur.object)
                 return WriteResult(kv=st.KeyValue(
                     key, _encoding.encode(e.obj), gone.mod_revision, gone.create_revision))
             if new is None:
                 return WriteResult(kv=self.present(cur))
+            # What the update reserves besides the object (Service IPs and ports).
+            txn = None if subresource else self.strategy.begin_update(
+                new, self.present(cur).object, options.dry_run)
             if options.dry_run:
                 return WriteResult(object=_encoding.ordered(new))
             try:
                 kv = yield self.storage.update(key, _encoding.encode(new), cur.mod_revision)
             except (st.ConflictError, st.KeyNotFoundError):
+                if txn is not None:
+                    txn.revert()
                 continue
-            except st.StorageError as e:
-                raise self._storage_error(e, name)
+            except BaseException as e:
+                if txn is not None:
+                    txn.revert()
+                if isinstance(e, st.StorageError):
+                    raise self._storage_error(e, name)
+                raise
+            if txn is not None:
+                txn.commit()
             return WriteResult(kv=kv)
         raise self._conflict(name)
 
@@ -714,12 +759,19 @@ class GenericStore:
             yield self.admission.admit(Attributes(
                 CREATE, self.info, namespace, name, new, ctx.user, options.dry_run))
         self._validate_create(new)
+        txn = self.strategy.begin_create(new, options.dry_run)
         if options.dry_run:
             return WriteResult(object=_encoding.ordered(new), created=True)
         try:
             kv = yield self.storage.create(self.keys.key(namespace, name), _encoding.encode(new))
-        except st.KeyExistsError:
-            return None
+        except BaseException as e:
+            if txn is not None:
+                txn.revert()
+            if isinstance(e, st.KeyExistsError):
+                return None
+            raise
+        if txn is not None:
+            txn.commit()
         return WriteResult(kv=kv, created=True)
 
     def update(self, ctx: RequestContext, namespace: str, name: str, obj: Dict[str, Any],
@@ -790,6 +842,9 @@ class GenericStore:
             yield self.admission.admit(Attributes(
                 DELETE, self.info, namespace, name, None, ctx.user, options.dry_run))
         key = self.keys.key(namespace, name)
+        ready = self.strategy.before_write(self)
+        if ready is not None:
+            yield ready
         for _ in range(_MAX_WRITE_ATTEMPTS):
             try:
                 cur = yield self._latest(key)
@@ -816,6 +871,7 @@ class GenericStore:
                 gone = yield self.storage.delete(key, cur.mod_revision)
             except (st.ConflictError, st.KeyNotFoundError):
                 continue
+            self.strategy.after_delete(obj)
             return DeleteResult(kv=self.present(gone), finished=True)
         raise self._conflict(name)
 

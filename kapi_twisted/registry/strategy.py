@@ -6,20 +6,38 @@ a PUT may create, whether a delete answers with the deleted object.
 kube-apiserver keeps these facts in one strategy object per kind
 (pkg/registry/<group>/<kind>/strategy.go); here a L{Strategy} holds them as
 attributes with small hooks, and L{strategy_for} picks the one for a resource.
-Fuller defaulting and per-kind validation come later (issue 5); hooks for
-them exist so they slot in without touching the store.
+
+Defaulting, the per-kind create and update rules and initial statuses come
+from L{kapi_twisted.registry.typebehaviour} (one call per write). Two kinds
+need more than the object: Services hold cluster IPs and NodePorts
+(L{ServiceStrategy}, over a L{ServiceAllocation}, with kube's store hooks
+C{BeginCreate}/C{BeginUpdate}/C{AfterDelete} as L{Strategy.begin_create},
+L{Strategy.begin_update} and L{Strategy.after_delete}), and pods read their
+ServiceAccount and PriorityClass (L{PodStrategy}, looked up before the
+create by L{Strategy.create_context}).
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+import random
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.task import deferLater
+from twisted.python.failure import Failure
+
+from kapi_twisted.apierrors import APIError
 from kapi_twisted.apis.registry import ResourceInfo
 
 from . import _deletion, _workloads
+from . import typebehaviour as tb
 from . import validation as v
+from .allocators import ServiceAllocation, Transaction
+from .interface import GetOptions, ListOptions, RequestContext
 
-__all__ = ["Strategy", "strategy_for"]
+__all__ = ["Strategy", "ServiceStrategy", "PodStrategy", "strategy_for", "pod_qos_class"]
+
+pod_qos_class = tb.pod_qos_class
 
 
 class Strategy:
@@ -53,16 +71,54 @@ class Strategy:
 
     # -- hooks ------------------------------------------------------------------
 
-    def prepare_for_create(self, obj: Dict[str, Any]) -> None:
-        """Reset what clients may not set on create; set initial status."""
+    def create_context(self, store: Any, namespace: str,
+                       body: Any) -> Optional[Deferred]:
+        """
+        Look-ups a create needs before L{prepare_for_create}: None, or a
+        Deferred firing with the L{tb.CreateContext} to pass it.
+        """
+        return None
+
+    def prepare_for_create(self, obj: Dict[str, Any],
+                           context: Optional[tb.CreateContext] = None) -> None:
+        """
+        Reset what clients may not set on create, then default the object and
+        apply its kind's create rules and initial status (which win over the
+        reset: a pod starts Pending, a namespace Active).
+        """
         if self.has_status and not self.keep_status_on_create:
             obj["status"] = self.initial_status(obj)
+        tb.prepare_for_create(self.info, obj, context)
 
     def initial_status(self, obj: Dict[str, Any]) -> Dict[str, Any]:
         return {}
 
     def prepare_for_update(self, new: Dict[str, Any], old: Dict[str, Any]) -> None:
-        """Carry over what a main-resource write may not change."""
+        """Default C{new}; carry over what a main-resource write may not change."""
+        tb.prepare_for_update(self.info, new, old)
+
+    def prepare_for_status_update(self, new: Dict[str, Any], old: Dict[str, Any]) -> None:
+        """Default a status write (kube decodes, hence defaults, every body)."""
+        tb.prepare_for_status_update(self.info, new, old)
+
+    def before_write(self, store: Any) -> Optional[Deferred]:
+        """None, or a Deferred to wait for before a create, update or delete."""
+        return None
+
+    def begin_create(self, obj: Dict[str, Any], dry_run: bool) -> Optional[Transaction]:
+        """
+        What a create reserves beyond the object (kube's C{BeginCreate}): None,
+        or a transaction the store reverts if the write fails, commits after.
+        """
+        return None
+
+    def begin_update(self, new: Dict[str, Any], old: Dict[str, Any],
+                     dry_run: bool) -> Optional[Transaction]:
+        """The same for a main-resource update (reverted before a retry)."""
+        return None
+
+    def after_delete(self, obj: Dict[str, Any]) -> None:
+        """The object is gone from storage (kube's C{AfterDelete})."""
 
     def validate(self, obj: Dict[str, Any]) -> List[v.FieldError]:
         """Kind-specific checks of a new object beyond its metadata."""
@@ -142,28 +198,10 @@ class _WebhookConfigurationStrategy(Strategy):
 class _NamespaceStrategy(Strategy):
     name_rule = staticmethod(v.name_is_dns_label)  # type: ignore[assignment]
 
-    def prepare_for_create(self, obj: Dict[str, Any]) -> None:
-        obj["status"] = {"phase": "Active"}
-        spec = obj.get("spec")
-        if not isinstance(spec, dict):
-            spec = obj["spec"] = {}
-        finalizers = spec.get("finalizers")
-        if not isinstance(finalizers, list):
-            finalizers = spec["finalizers"] = []
-        if "kubernetes" not in finalizers:
-            finalizers.append("kubernetes")
-
     def prepare_for_update(self, new: Dict[str, Any], old: Dict[str, Any]) -> None:
         # spec.finalizers are changed through the finalize subresource only.
-        old_finalizers = _dig(old, "spec.finalizers")
-        spec = new.get("spec")
-        if not isinstance(spec, dict):
-            spec = new["spec"] = {}
-        if old_finalizers is None:
-            spec.pop("finalizers", None)
-        else:
-            spec["finalizers"] = list(old_finalizers)
-        if not spec and "spec" not in old:
+        super().prepare_for_update(new, old)
+        if not new.get("spec") and "spec" not in old:
             new.pop("spec", None)
 
     def mark_for_deletion(self, obj: Dict[str, Any], options: Any,
@@ -174,21 +212,186 @@ class _NamespaceStrategy(Strategy):
         return _deletion.namespace_should_delete_during_update(new, old)
 
 
-class _ServiceStrategy(Strategy):
+class ServiceStrategy(Strategy):
+    """
+    Services: cluster IPs and NodePorts from a L{ServiceAllocation} (none
+    until L{use_allocation}). The allocation's state lives in memory: it is
+    rebuilt from the stored Services before the first write, and writes wait
+    for that (L{before_write}), so a restarted server never hands out an
+    address a stored Service holds.
+    """
+
     name_rule = staticmethod(v.name_is_dns1035_label)  # type: ignore[assignment]
 
-    def initial_status(self, obj: Dict[str, Any]) -> Dict[str, Any]:
-        return {"loadBalancer": {}}
+    def __init__(self, info: ResourceInfo) -> None:
+        super().__init__(info)
+        self.allocation: Optional[ServiceAllocation] = None
+        self._rebuilt = False
+        self._waiters: List[Deferred] = []
+
+    def use_allocation(self, allocation: Optional[ServiceAllocation],
+                       rebuilt: bool = False) -> None:
+        """Allocate from C{allocation}; C{rebuilt}: its state is already current."""
+        self.allocation = allocation
+        self._rebuilt = rebuilt
+
+    def before_write(self, store: Any) -> Optional[Deferred]:
+        if self._rebuilt or self.allocation is None:
+            return None
+        waiter: Deferred = Deferred()
+        self._waiters.append(waiter)
+        if len(self._waiters) == 1:
+            self._rebuild(store).addBoth(self._rebuild_done)
+        return waiter
+
+    @inlineCallbacks
+    def _rebuild(self, store: Any):
+        allocation = self.allocation
+        result = yield store.storage.list(store.keys.list_prefix(""), None, 0, None)
+        if allocation is not None:
+            allocation.rebuild(kv.object for kv in result.items)
+
+    def _rebuild_done(self, result: Any) -> None:
+        waiters, self._waiters = self._waiters, []
+        failed = isinstance(result, Failure)
+        self._rebuilt = not failed
+        for waiter in waiters:
+            if failed:
+                waiter.errback(result)
+            else:
+                waiter.callback(None)
+
+    def begin_create(self, obj: Dict[str, Any], dry_run: bool) -> Optional[Transaction]:
+        if self.allocation is None:
+            return None
+        return self.allocation.allocate_create(obj, dry_run=dry_run)
+
+    def begin_update(self, new: Dict[str, Any], old: Dict[str, Any],
+                     dry_run: bool) -> Optional[Transaction]:
+        if self.allocation is None:
+            return None
+        return self.allocation.allocate_update(new, old, dry_run=dry_run)
+
+    def after_delete(self, obj: Dict[str, Any]) -> None:
+        if self.allocation is not None:
+            self.allocation.release_service(obj)
 
 
-class _PodStrategy(Strategy):
+#: C{service_account} of a create context that skips the check.
+_NO_CHECK = object()
+_SYSTEM_PRIORITY_CLASSES = ("system-node-critical", "system-cluster-critical")
+#: kube's ServiceAccount admission looks for C{default} ten times (its
+#: controller may be about to create it), 100-200 ms apart.
+_DEFAULT_SA_ATTEMPTS = 10
 
-    def initial_status(self, obj: Dict[str, Any]) -> Dict[str, Any]:
-        return {"phase": "Pending", "qosClass": pod_qos_class(obj.get("spec") or {})}
+
+class PodStrategy(Strategy):
+    """
+    Pods: generational (kube 1.33+; the create rule sets generation 1), and
+    on create the ServiceAccount and Priority admission plugins' look-ups.
+
+    @ivar service_accounts: the C{v1 serviceaccounts} store; None skips
+        the ServiceAccount check.
+    @ivar check_service_accounts: C{() -> bool}, read on each create: the
+        check runs only while something creates the C{default} accounts (the
+        serviceaccount controller), as envtest-style servers without one
+        disable the plugin.
+    @ivar namespaces: the C{v1 namespaces} store: in a missing or
+        terminating namespace the check is left to NamespaceLifecycle.
+    @ivar priority_classes: the C{scheduling.k8s.io/v1 priorityclasses}
+        store; None knows only the two system classes.
+    """
+
+    uses_generation = True
+
+    def __init__(self, info: ResourceInfo) -> None:
+        super().__init__(info)
+        self.service_accounts: Any = None
+        self.check_service_accounts: Callable[[], bool] = lambda: True
+        self.namespaces: Any = None
+        self.priority_classes: Any = None
 
     def mark_for_deletion(self, obj: Dict[str, Any], options: Any,
                           now: str) -> Optional[Dict[str, Any]]:
         return _deletion.mark_pod_for_deletion(obj, options, now, self.default_gc_policy)
+
+    def create_context(self, store: Any, namespace: str, body: Any) -> Any:
+        now = store._now()
+        if not isinstance(body, dict):
+            return tb.CreateContext(now=now)
+        spec = body.get("spec")
+        spec = spec if isinstance(spec, dict) else {}
+        meta = body.get("metadata")
+        annotations = (meta.get("annotations") if isinstance(meta, dict) else None) or {}
+        account = ""
+        if (self.service_accounts is not None and self.check_service_accounts()
+                and not (isinstance(annotations, dict)
+                         and annotations.get("kubernetes.io/config.mirror") is not None)):
+            account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+        class_name = spec.get("priorityClassName") or ""
+        if class_name in _SYSTEM_PRIORITY_CLASSES or self.priority_classes is None:
+            class_name = None
+        if not account and class_name is None:
+            return tb.CreateContext(now=now)
+        return self._look_up(store, now, namespace, str(account), class_name)
+
+    @inlineCallbacks
+    def _look_up(self, store: Any, now: str, namespace: str, account_name: str,
+                 class_name: Optional[str]):
+        context = tb.CreateContext(now=now)
+        if account_name:
+            account = yield self._service_account(store, namespace, account_name)
+            if account is not _NO_CHECK:
+                context.service_account = lambda ns, name: account
+        if class_name is not None:
+            ctx = RequestContext()
+            if class_name:
+                try:
+                    kv = yield self.priority_classes.get(ctx, "", class_name, GetOptions())
+                    found: Optional[Dict[str, Any]] = kv.object
+                except APIError as e:
+                    if e.code != 404:
+                        raise
+                    found = None
+                context.priority_class = lambda name: found
+            else:
+                page = yield self.priority_classes.list(ctx, "", ListOptions())
+                default: Optional[Dict[str, Any]] = None
+                for kv in page.items:
+                    pc = kv.object
+                    if pc.get("globalDefault") and (
+                            default is None or (pc.get("value") or 0) > (default.get("value") or 0)):
+                        default = pc
+                context.default_priority_class = lambda: default
+        return context
+
+    @inlineCallbacks
+    def _service_account(self, store: Any, namespace: str, name: str):
+        """The ServiceAccount, None when missing, L{_NO_CHECK} to skip the check."""
+        ctx = RequestContext()
+        attempts = _DEFAULT_SA_ATTEMPTS if name == "default" else 1
+        interval = 0.1 + random.random() * 0.1
+        for attempt in range(attempts):
+            if attempt:
+                yield deferLater(store.clock, interval, lambda: None)
+            try:
+                kv = yield self.service_accounts.get(ctx, namespace, name, GetOptions())
+                return kv.object
+            except APIError as e:
+                if e.code != 404:
+                    raise
+            if attempt == 0 and self.namespaces is not None:
+                try:
+                    ns = yield self.namespaces.get(ctx, "", namespace, GetOptions())
+                except APIError as e:
+                    if e.code != 404:
+                        raise
+                    return _NO_CHECK
+                ns_obj = ns.object
+                if ((ns_obj.get("metadata") or {}).get("deletionTimestamp")
+                        or (ns_obj.get("status") or {}).get("phase") == "Terminating"):
+                    return _NO_CHECK
+        return None
 
 
 class _JobStrategy(Strategy):
@@ -207,27 +410,6 @@ class _NodeStrategy(Strategy):
 
 class _PathSegmentNamed(Strategy):
     name_rule = staticmethod(v.name_is_path_segment)  # type: ignore[assignment]
-
-
-def pod_qos_class(spec: Dict[str, Any]) -> str:
-    """Guaranteed, Burstable or BestEffort, from the containers' requests and limits."""
-    containers = list(spec.get("containers") or ()) + list(spec.get("initContainers") or ())
-    any_set = False
-    guaranteed = True
-    for c in containers:
-        resources = (c or {}).get("resources") or {}
-        requests = resources.get("requests") or {}
-        limits = resources.get("limits") or {}
-        if requests or limits:
-            any_set = True
-        for res in ("cpu", "memory"):
-            if res not in limits:
-                guaranteed = False
-            elif res in requests and requests[res] != limits[res]:
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
 
 
 _GENERATIONAL = {
@@ -268,8 +450,8 @@ _RETURNS_DELETED = {
 
 _SPECIAL: Dict[Tuple[str, str], type] = {
     ("", "namespaces"): _NamespaceStrategy,
-    ("", "services"): _ServiceStrategy,
-    ("", "pods"): _PodStrategy,
+    ("", "services"): ServiceStrategy,
+    ("", "pods"): PodStrategy,
     ("batch", "jobs"): _JobStrategy,
     ("", "nodes"): _NodeStrategy,
     ("", "persistentvolumes"): _PendingPhaseStrategy,
