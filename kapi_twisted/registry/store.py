@@ -267,6 +267,9 @@ class GenericStore:
         #: Admission (L{kapi_twisted.admission.IAdmission}) run on creates and deletes.
         self.admission: Any = None
 
+    #: The last timestamp written, by whole second.
+    _now_cache: Tuple[int, str] = (-1, "")
+
     # -- small helpers --------------------------------------------------------------
 
     @property
@@ -275,7 +278,11 @@ class GenericStore:
         return self.strategy.returns_deleted_object
 
     def _now(self) -> str:
-        return rfc3339(self.clock.seconds())
+        seconds = int(self.clock.seconds())
+        if seconds != self._now_cache[0]:
+            # strftime is a good part of a small write: once a second is enough.
+            self._now_cache = (seconds, rfc3339(seconds))
+        return self._now_cache[1]
 
     def _not_found(self, name: str) -> APIError:
         return apierrors.not_found(self.info.plural, name, self.info.group)
@@ -550,44 +557,67 @@ class GenericStore:
                 ctx.user, options.dry_run))
         # What the create reserves besides the object (Service IPs), undone if it fails.
         txn = self.strategy.begin_create(new, options.dry_run)
-        if txn is None:
-            result = yield self._store_new(ctx, namespace, obj, new, options)
-            return result
         try:
-            result = yield self._store_new(ctx, namespace, obj, new, options)
+            self._validate_create(new)
+            result = yield self._store_new(namespace, obj, new, options)
         except BaseException:
-            txn.revert()
+            if txn is not None:
+                txn.revert()
             raise
-        txn.commit()
+        if txn is not None:
+            txn.commit()
         return result
 
+    def _store_new(self, namespace: str, obj: Dict[str, Any], new: Dict[str, Any],
+                   options: WriteOptions):
+        """Write a prepared new object (a fresh name when generated names clash)."""
+        meta = new["metadata"]
+        key = self.keys.key(namespace, meta["name"])
+        if options.dry_run:
+            d = self.storage.get(key)
+
+            def found(_):
+                return self._store_new_retry(namespace, obj, new, options)
+
+            def missing(f):
+                f.trap(st.KeyNotFoundError)
+                return WriteResult(object=_encoding.ordered(new), created=True)
+
+            return d.addCallbacks(found, missing)
+        d = self.storage.create(key, _encoding.encode(new))
+
+        def failed(f):
+            f.trap(st.StorageError)
+            if isinstance(f.value, st.KeyExistsError):
+                return self._store_new_retry(namespace, obj, new, options)
+            raise self._storage_error(f.value, meta["name"])
+
+        return d.addCallbacks(lambda kv: WriteResult(kv=kv, created=True), failed)
+
     @inlineCallbacks
-    def _store_new(self, ctx: RequestContext, namespace: str, obj: Dict[str, Any],
-                   new: Dict[str, Any], options: WriteOptions):
-        """Validate and write a prepared new object (a fresh name when generated names clash)."""
-        self._validate_create(new)
+    def _store_new_retry(self, namespace: str, obj: Dict[str, Any], new: Dict[str, Any],
+                         options: WriteOptions):
+        """The name is taken: generated names try again; otherwise 409."""
         meta = new["metadata"]
         generated = not (obj.get("metadata") or {}).get("name") and bool(meta.get("generateName"))
         attempts = _GENERATE_ATTEMPTS if generated else 1
-        for attempt in range(attempts):
+        for attempt in range(1, attempts):
+            meta["name"] = _generate_name(meta["generateName"])
             key = self.keys.key(namespace, meta["name"])
             if options.dry_run:
                 try:
                     yield self.storage.get(key)
                 except st.KeyNotFoundError:
                     return WriteResult(object=_encoding.ordered(new), created=True)
-                exists = True
             else:
                 try:
                     kv = yield self.storage.create(key, _encoding.encode(new))
                 except st.KeyExistsError:
-                    exists = True
+                    pass
                 except st.StorageError as e:
                     raise self._storage_error(e, meta["name"])
                 else:
                     return WriteResult(kv=kv, created=True)
-            if exists and attempt + 1 < attempts:
-                meta["name"] = _generate_name(meta["generateName"])
         err = apierrors.already_exists(self.info.plural, meta["name"], self.info.group)
         if generated:
             err.message += ", the server was not able to generate a unique name for the object"
