@@ -194,6 +194,44 @@ class ServiceAllocationE2ETests(_KubectlTestCase):
         self.assertEqual((yield self.cluster_ip("b")), "10.0.0.77")
 
 
+class ServiceRestartE2ETests(_KubectlTestCase):
+    """On SQLite a restarted server knows which addresses the stored Services hold."""
+
+    @defer.inlineCallbacks
+    def start(self):
+        from kapi_twisted.testing import start_server
+
+        self.data_dir = tempfile.mkdtemp(prefix="kapi-defaults-sqlite-")
+        self.addCleanup(shutil.rmtree, self.data_dir, True)
+        self.server = yield start_server(reactor, data_dir=self.data_dir,
+                                         storage_backend="sqlite")
+        # Whichever server runs at the end (stopping twice is harmless).
+        self.addCleanup(lambda: self.server.stop())
+        return self.server.kubeconfig
+
+    @defer.inlineCallbacks
+    def test_restart_keeps_allocations(self):
+        """Services created before and after a restart never share an IP or NodePort."""
+        for i in range(8):
+            yield self.kubectl("create", "service", "nodeport", f"a{i}", "--tcp=80")
+        yield self.server.stop()
+        from kapi_twisted.testing import start_server
+
+        self.server = yield start_server(reactor, data_dir=self.data_dir,
+                                         storage_backend="sqlite")
+        self.env["KUBECONFIG"] = self.server.kubeconfig
+        for i in range(8):
+            yield self.kubectl("create", "service", "nodeport", f"b{i}", "--tcp=80")
+        services = yield self.get_json("services")
+        ips = [s["spec"]["clusterIP"] for s in services["items"]]
+        ports = [s["spec"]["ports"][0]["nodePort"] for s in services["items"]
+                 if s["metadata"]["name"] != "kubernetes"]
+        self.assertEqual((len(ips), len(set(ips)), len(set(ports))), (17, 17, 16))
+        _, err, _ = yield self.kubectl("create", "service", "clusterip", "c", "--tcp=80",
+                                       "--clusterip=" + ips[1], ok=False)
+        self.assertIn("provided IP is already allocated", err)
+
+
 class ServiceAccountE2ETests(_KubectlTestCase):
     """With kube-controller-manager's controllers running, pods name real ServiceAccounts."""
 
