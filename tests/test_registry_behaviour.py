@@ -224,6 +224,7 @@ class PodTests(RegistryTestCase):
         strategy.service_accounts = self.store("serviceaccounts")
         strategy.namespaces = self.store("namespaces")
         strategy.priority_classes = self.store("priorityclasses", "scheduling.k8s.io")
+        strategy.limit_ranges = self.store("limitranges")
         self.create("namespaces", "", {"metadata": {"name": "default"}})
         self.create("serviceaccounts", "default", {"metadata": {"name": "default"}})
 
@@ -318,6 +319,22 @@ class PodTests(RegistryTestCase):
         spec = self.ok(self.create_pod(pod(
             "r", priorityClassName="system-node-critical"))).kv.object["spec"]
         self.assertEqual(spec["priority"], 2000001000)
+
+
+    def test_limit_range_defaults(self):
+        """A namespace's LimitRange gives containers its default requests and limits."""
+        self.create("limitranges", "default", {"metadata": {"name": "lr"}, "spec": {"limits": [
+            {"type": "Container", "default": {"cpu": "500m"},
+             "defaultRequest": {"cpu": "100m"}}]}})
+        obj = self.ok(self.create_pod(pod("p"))).kv.object
+        self.assertEqual(obj["spec"]["containers"][0]["resources"],
+                         {"limits": {"cpu": "500m"}, "requests": {"cpu": "100m"}})
+        self.assertEqual(obj["status"]["qosClass"], "Burstable")
+        self.assertEqual(obj["metadata"]["annotations"]["kubernetes.io/limit-ranger"],
+                         "LimitRanger plugin set: cpu request for container c; "
+                         "cpu limit for container c")
+        other = self.ok(self.create_pod(pod("q"), "missing")).kv.object
+        self.assertEqual(other["spec"]["containers"][0]["resources"], {})
 
 
 class DefaultingTests(RegistryTestCase):

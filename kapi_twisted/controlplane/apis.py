@@ -48,7 +48,8 @@ def wire_type_behaviour(server: Any, stores: Mapping[StoreKey, Any], config: Any
     C{--service-node-port-range} (the state is rebuilt from the stored
     Services before the first Service write); pods read their ServiceAccount
     (checked only while this server runs the serviceaccount controller, see
-    L{kapi_twisted.registry.strategy.PodStrategy}) and PriorityClass.
+    L{kapi_twisted.registry.strategy.PodStrategy}), PriorityClass and the
+    namespace's LimitRanges.
     """
     from kapi_twisted.registry.allocators import (DEFAULT_NODE_PORT_RANGE,
                                                   DEFAULT_SERVICE_CIDR, ServiceAllocation)
@@ -65,6 +66,7 @@ def wire_type_behaviour(server: Any, stores: Mapping[StoreKey, Any], config: Any
         strategy.service_accounts = stores.get(("", "v1", "serviceaccounts"))
         strategy.namespaces = stores.get(("", "v1", "namespaces"))
         strategy.priority_classes = stores.get(("scheduling.k8s.io", "v1", "priorityclasses"))
+        strategy.limit_ranges = stores.get(("", "v1", "limitranges"))
         strategy.check_service_accounts = lambda: _runs_controllers(server)
 
 

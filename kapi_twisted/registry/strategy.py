@@ -33,7 +33,7 @@ from . import _deletion, _workloads
 from . import typebehaviour as tb
 from . import validation as v
 from .allocators import ServiceAllocation, Transaction
-from .interface import GetOptions, ListOptions, RequestContext
+from .interface import GetOptions, RequestContext
 
 __all__ = ["Strategy", "ServiceStrategy", "PodStrategy", "strategy_for", "pod_qos_class"]
 
@@ -277,6 +277,15 @@ class ServiceStrategy(Strategy):
             self.allocation.release_service(obj)
 
 
+def _cached_objects(store: Any, namespace: str) -> Deferred:
+    """
+    The objects of a store (in a namespace) as its cache has them, as an
+    admission plugin reads its informer's lister: revision 0, no copies.
+    """
+    d = store.storage.list(store.keys.list_prefix(namespace), 0, 0, None)
+    return d.addCallback(lambda result: [kv.object for kv in result.items])
+
+
 #: C{service_account} of a create context that skips the check.
 _NO_CHECK = object()
 _SYSTEM_PRIORITY_CLASSES = ("system-node-critical", "system-cluster-critical")
@@ -300,6 +309,8 @@ class PodStrategy(Strategy):
         terminating namespace the check is left to NamespaceLifecycle.
     @ivar priority_classes: the C{scheduling.k8s.io/v1 priorityclasses}
         store; None knows only the two system classes.
+    @ivar limit_ranges: the C{v1 limitranges} store, whose Container defaults
+        the LimitRanger plugin gives pods; None: no LimitRanger.
     """
 
     uses_generation = True
@@ -310,6 +321,7 @@ class PodStrategy(Strategy):
         self.check_service_accounts: Callable[[], bool] = lambda: True
         self.namespaces: Any = None
         self.priority_classes: Any = None
+        self.limit_ranges: Any = None
 
     def mark_for_deletion(self, obj: Dict[str, Any], options: Any,
                           now: str) -> Optional[Dict[str, Any]]:
@@ -331,7 +343,7 @@ class PodStrategy(Strategy):
         class_name = spec.get("priorityClassName") or ""
         if class_name in _SYSTEM_PRIORITY_CLASSES or self.priority_classes is None:
             class_name = None
-        if not account and class_name is None:
+        if not account and class_name is None and self.limit_ranges is None:
             return tb.CreateContext(now=now)
         return self._look_up(store, now, namespace, str(account), class_name)
 
@@ -344,10 +356,10 @@ class PodStrategy(Strategy):
             if account is not _NO_CHECK:
                 context.service_account = lambda ns, name: account
         if class_name is not None:
-            ctx = RequestContext()
             if class_name:
                 try:
-                    kv = yield self.priority_classes.get(ctx, "", class_name, GetOptions())
+                    kv = yield self.priority_classes.get(
+                        RequestContext(), "", class_name, GetOptions())
                     found: Optional[Dict[str, Any]] = kv.object
                 except APIError as e:
                     if e.code != 404:
@@ -355,14 +367,15 @@ class PodStrategy(Strategy):
                     found = None
                 context.priority_class = lambda name: found
             else:
-                page = yield self.priority_classes.list(ctx, "", ListOptions())
                 default: Optional[Dict[str, Any]] = None
-                for kv in page.items:
-                    pc = kv.object
+                for pc in (yield _cached_objects(self.priority_classes, "")):
                     if pc.get("globalDefault") and (
                             default is None or (pc.get("value") or 0) > (default.get("value") or 0)):
                         default = pc
                 context.default_priority_class = lambda: default
+        if self.limit_ranges is not None:
+            ranges = yield _cached_objects(self.limit_ranges, namespace)
+            context.limit_ranges = lambda ns: ranges
         return context
 
     @inlineCallbacks
