@@ -286,6 +286,10 @@ def _cached_objects(store: Any, namespace: str) -> Deferred:
     return d.addCallback(lambda result: [kv.object for kv in result.items])
 
 
+def _value(priority_class: Dict[str, Any]) -> int:
+    return priority_class.get("value") or 0
+
+
 #: C{service_account} of a create context that skips the check.
 _NO_CHECK = object()
 _SYSTEM_PRIORITY_CLASSES = ("system-node-critical", "system-cluster-critical")
@@ -369,8 +373,9 @@ class PodStrategy(Strategy):
             else:
                 default: Optional[Dict[str, Any]] = None
                 for pc in (yield _cached_objects(self.priority_classes, "")):
+                    # The highest of the classes marked globalDefault.
                     if pc.get("globalDefault") and (
-                            default is None or (pc.get("value") or 0) > (default.get("value") or 0)):
+                            default is None or _value(pc) > _value(default)):
                         default = pc
                 context.default_priority_class = lambda: default
         if self.limit_ranges is not None:
