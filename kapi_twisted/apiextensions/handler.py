@@ -68,7 +68,8 @@ class CustomResourceVersion(GroupVersionResource):
                 raise apierrors.not_acceptable(_CR_TYPES)
             raise
 
-    def _decode_object(self, request: Any, route: Any, body: bytes) -> dict:
+    def _decode_object(self, request: Any, route: Any, body: bytes,
+                       options: Any = None, ctx: Any = None) -> dict:
         content_type = request.getHeader(b"content-type") or ""
         if isinstance(content_type, bytes):
             content_type = content_type.decode("latin-1")
@@ -76,7 +77,7 @@ class CustomResourceVersion(GroupVersionResource):
         if media == negotiation.PROTOBUF:
             raise apierrors.unsupported_media_type(media, _CR_TYPES)
         try:
-            return super()._decode_object(request, route, body)
+            return super()._decode_object(request, route, body, options, ctx)
         except apierrors.APIError as e:
             if e.code == 415:
                 raise apierrors.unsupported_media_type(media, _CR_TYPES)
