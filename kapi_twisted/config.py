@@ -55,6 +55,7 @@ class ServerConfig:
     etcd_prefix: str = "/registry"
     etcd_compaction_interval: float = 300.0
     service_cluster_ip_range: str = "10.0.0.0/24"
+    service_node_port_range: str = "30000-32767"
 
     def __post_init__(self) -> None:
         if not self.cert_dir:
@@ -102,6 +103,12 @@ class ServerConfig:
             ipaddress.ip_network(self.service_cluster_ip_range)
         except ValueError as e:
             raise ConfigError(f"--service-cluster-ip-range: {e}") from None
+        low, _, high = self.service_node_port_range.partition("-")
+        if not (low.isdigit() and high.isdigit() and 0 < int(low) <= int(high) <= 65535):
+            raise ConfigError(
+                f"--service-node-port-range: expected a range like 30000-32767, "
+                f"got {self.service_node_port_range!r}"
+            )
         _check_port(self.port)
         return self
 
@@ -180,5 +187,6 @@ def config_from_options(options: Mapping[str, Any]) -> ServerConfig:
         etcd_compaction_interval=_duration(
             "etcd-compaction-interval", options.get("etcd-compaction-interval") or "5m"),
         service_cluster_ip_range=options.get("service-cluster-ip-range") or "10.0.0.0/24",
+        service_node_port_range=options.get("service-node-port-range") or "30000-32767",
     )
     return config.validate()

@@ -59,6 +59,7 @@ class Options(usage.Options):
         ["etcd-prefix", None, "/registry", "Prefix of every key in the store."],
         ["etcd-compaction-interval", None, "5m", "How often old revisions are compacted (0: never)."],
         ["service-cluster-ip-range", None, "10.0.0.0/24", "CIDR that Service cluster IPs come from."],
+        ["service-node-port-range", None, "30000-32767", "Ports that NodePort Services get."],
     ]
 
     def __init__(self) -> None:

@@ -96,6 +96,7 @@ class OptionsTests(SynchronousTestCase):
             (["--storage-backend", "mysql"], "--storage-backend"),
             (["--storage-backend", "etcd3"], "--etcd-servers"),
             (["--port", "ssl:notaport"], "--port"),
+            (["--service-node-port-range", "30000"], "--service-node-port-range"),
             (["--tls-cert-file", "/nonexistent.crt", "--tls-private-key-file", "/nonexistent.key"],
              "--tls-cert-file"),
             (["--tls-cert-file", __file__], "--tls-cert-file"),
