@@ -4,8 +4,10 @@ L{KubeAPIServerService}.
 
 Children, in start order: the storage, the APIExtensions server, the KubeAPI
 server (delegating to APIExtensions), the Aggregator (delegating to KubeAPI),
-and the secure-serving service that listens with the Aggregator's tree
-wrapped in the filter chain. Stopping runs the graceful termination sequence
+the secure-serving service that listens with the Aggregator's tree wrapped in
+the filter chain, and the in-server controllers (namespace deletion, garbage
+collection, per-namespace ServiceAccount and CA ConfigMap), which
+kube-controller-manager runs beside a real kube-apiserver. Stopping runs the graceful termination sequence
 (L{kapi_twisted.server.termination}) before the children stop.
 """
 
@@ -148,9 +150,11 @@ def create_server_chain(config: ServerConfig, reactor: Any) -> KubeAPIServerServ
     Build the chain (not started): storage -> APIExtensions -> KubeAPI ->
     Aggregator -> secure serving.
     """
+    from kapi_twisted.admission import install_admission
     from kapi_twisted.aggregator import install_root_discovery
     from kapi_twisted.apiextensions import install_apiextensions
     from kapi_twisted.controlplane import install_builtin_apis
+    from kapi_twisted.controlplane.controllers import install_controllers
     from kapi_twisted.server.filters import build_handler_chain
     from kapi_twisted.server.metrics import APIServerMetrics, install_metrics
     from kapi_twisted.server.serving import SecureServing
@@ -206,5 +210,8 @@ def create_server_chain(config: ServerConfig, reactor: Any) -> KubeAPIServerServ
     )
     serving.setServiceParent(top)
     top.serving = serving
+    admission = install_admission(top.stores)
+    top.apiextensions_api.set_admission(admission)
+    install_controllers(top, config, reactor)
     metrics.track_tls_handshake_errors(lambda: serving.site.tls_handshake_errors)
     return top
