@@ -405,3 +405,57 @@ class LeaderElectionTests(ControllerTestCase):
         self.namespace("kube-system")
         self.clock.advance(0.1)
         self.assertTrue(self.successResultOf(d))
+
+
+class ElectedManagerTests(ControllerTestCase):
+
+    def manager(self, identity):
+        core = {p: self.store(p) for p in ("namespaces", "serviceaccounts", "configmaps")}
+        core["leases"] = self.store("leases", "coordination.k8s.io")
+        manager = ControllerManager(lambda: self.stores.values(), core, self.clock, lambda: CA,
+                                    identity=identity)
+        manager.startService()
+        self.addCleanup(manager.stopService)
+        return manager
+
+    def test_only_the_leader_runs_controllers(self):
+        """With two managers, the lease holder runs the controllers; the other waits."""
+        for name in ("kube-system", "kube-public", "kube-node-lease"):
+            self.namespace(name)
+        first, second = self.manager("first"), self.manager("second")
+        started = first.run()
+        self.settle()
+        self.successResultOf(started)
+        self.assertIsNotNone(self.get("configmaps", "kube-public", "kube-root-ca.crt"))
+        self.successResultOf(second.run())
+        self.assertIsNotNone(first.controllers)
+        self.assertIsNone(second.controllers)
+        self.namespace("x")
+        self.settle()
+        self.assertIsNotNone(self.get("serviceaccounts", "x", "default"))
+
+    def test_ready_waits_for_system_namespaces(self):
+        """The start-up hook finishes once the system namespaces have their objects."""
+        self.namespace("kube-system")
+        manager = self.manager("only")
+        started = manager.run()
+        self.settle()
+        self.assertNoResult(started)
+        self.namespace("kube-public")
+        self.namespace("kube-node-lease")
+        self.clock.advance(0.05)
+        self.settle()
+        self.successResultOf(started)
+        self.assertIsNotNone(self.get("serviceaccounts", "kube-node-lease", "default"))
+
+    def test_stopping_hands_over(self):
+        """When the leader stops, the other manager takes over at its next try."""
+        self.namespace("kube-system")
+        first, second = self.manager("first"), self.manager("second")
+        first.run()
+        second.run()
+        self.successResultOf(first.stopService())
+        self.assertIsNone(first.controllers)
+        self.clock.advance(2)
+        self.settle()
+        self.assertIsNotNone(second.controllers)

@@ -38,6 +38,8 @@ HOOK_NAMES = (HOOK_NAME,)
 STOP_HOOK_NAME = "stop-kube-controller-manager"
 #: How long stopping waits for the controllers' requests in flight.
 STOP_TIMEOUT = 5.0
+#: How long the start-up hook waits for the system namespaces' ServiceAccounts and CA maps.
+SETTLE_TIMEOUT = 10.0
 
 
 def cluster_ca_pem(config: Any) -> Optional[str]:
@@ -136,9 +138,39 @@ class ControllerManager(Service):
         round is over (and, when leading, once the informers have synced).
         """
         if self.elector is None:
-            return self.start_all()
-        d = self.elector.start()
-        return d.addCallback(lambda leading: self._synced if leading else None)
+            d = self.start_all()
+        else:
+            d = self.elector.start()
+            d.addCallback(lambda leading: self._synced if leading else None)
+        return d.addCallback(lambda _: self._system_namespaces_filled())
+
+    def _system_namespaces_filled(self) -> Deferred:
+        """
+        Fires once the system namespaces exist and have their ServiceAccount
+        and root CA ConfigMap (or after L{SETTLE_TIMEOUT}), so that a server
+        that says it is ready already shows them, as a running cluster does.
+        """
+        from kapi_twisted.controlplane.system_namespaces import SYSTEM_NAMESPACES
+
+        controllers = self.controllers
+        if controllers is None:
+            return succeed(None)
+        namespaces = controllers.informers.for_store(self._core["namespaces"])
+        done: Deferred = Deferred()
+        deadline = self.clock.seconds() + SETTLE_TIMEOUT
+
+        def check() -> None:
+            if all(namespaces.get("", name) is not None for name in SYSTEM_NAMESPACES):
+                queues = [c.queue.when_idle() for c in (controllers.serviceaccounts,
+                                                         controllers.root_ca) if c is not None]
+                gatherResults(queues).addBoth(lambda _: done.callback(None))
+            elif self.clock.seconds() >= deadline or self.controllers is not controllers:
+                done.callback(None)
+            else:
+                self.clock.callLater(0.05, check)
+
+        check()
+        return done
 
     def register_hooks(self, server: Any) -> None:
         """
