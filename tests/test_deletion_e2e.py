@@ -250,6 +250,39 @@ class DeletionE2ETests(_ServerTestCase):
         self.assertTrue((yield self.gone("pod", "bound")))
 
 
+    @defer.inlineCallbacks
+    def test_delete_answers(self):
+        """DELETE answers a Status when gone, the object when kept, 202 for orphanDependents=false."""
+        from kapi_twisted.testing import admin_http_client
+
+        certs = self.config.cert_dir
+        client = admin_http_client(reactor, os.path.join(certs, "ca.crt"),
+                                   os.path.join(certs, "admin.crt"),
+                                   os.path.join(certs, "admin.key"))
+        base = self.top.url() + "/api/v1/namespaces/default/configmaps/"
+        for name in ("a", "b", "c"):
+            yield self.kubectl("create", "configmap", name)
+
+        @defer.inlineCallbacks
+        def delete(name, options):
+            response = yield client.delete(base + name, data=json.dumps(options).encode(),
+                                           headers={"Content-Type": ["application/json"]})
+            body = yield response.json()
+            return response.code, body
+
+        code, body = yield delete("a", {"propagationPolicy": "Background"})
+        self.assertEqual((code, body["kind"], body["status"], body["details"]["kind"]),
+                         (200, "Status", "Success", "configmaps"))
+        code, body = yield delete("b", {"propagationPolicy": "Orphan"})
+        self.assertEqual((code, body["kind"], body["metadata"]["finalizers"]),
+                         (200, "ConfigMap", ["orphan"]))
+        yield self.kubectl("patch", "configmap", "c", "--type=merge",
+                           "-p", '{"metadata":{"finalizers":["example.com/hold"]}}')
+        code, body = yield delete("c", {"orphanDependents": False})
+        self.assertEqual((code, body["kind"]), (202, "ConfigMap"))
+        self.assertIn("deletionTimestamp", body["metadata"])
+
+
 class CustomResourceDeletionE2ETests(_ServerTestCase):
     """The same server with CRDs: custom resources are namespace content and GC citizens."""
 

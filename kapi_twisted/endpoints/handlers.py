@@ -431,7 +431,11 @@ class GroupVersionResource(APIResource):
                 "metadata": {"name": route.name}}
             status = render.deleted_status(route.info, obj)
             returnValue(_body(negotiation.encode(status, output), output))
-        returnValue(_body(render.render_object(item, output, route.info), output))
+        response = _body(render.render_object(item, output, route.info), output)
+        if not result.finished and options.orphan_dependents is False:
+            # kube-apiserver's legacy answer to a cascading delete still in progress.
+            response.code = 202
+        returnValue(response)
 
     @inlineCallbacks
     def _deletecollection(self, request: Any, route: Route, store: Any):
