@@ -72,6 +72,10 @@ class PropagationFinalizerTests(ControllerTestCase):
         self.create("jobs", "default", job, group="batch")
         result = self.delete("jobs", "default", "j", group="batch")
         self.assertEqual(result.as_object()["metadata"]["finalizers"], ["orphan"])
+        self.assertEqual(self.ctx.warnings, [
+            "child pods are preserved by default when jobs are deleted; set "
+            "propagationPolicy=Background to remove them or set propagationPolicy=Orphan to "
+            "suppress this warning"])
 
     def test_removing_last_finalizer_deletes(self):
         """Removing the last finalizer of a terminating object deletes it."""

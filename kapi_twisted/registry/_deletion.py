@@ -41,6 +41,11 @@ FINALIZER_ORPHAN = "orphan"
 FINALIZER_FOREGROUND = "foregroundDeletion"
 _DEFAULT_POD_GRACE = 30
 
+#: The Warning a batch/v1 Job DELETE without a propagation policy answers with.
+JOB_ORPHAN_WARNING = (
+    "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background "
+    "to remove them or set propagationPolicy=Orphan to suppress this warning")
+
 #: The spec finalizer the namespace controller removes once a namespace is empty.
 NAMESPACE_FINALIZER = "kubernetes"
 

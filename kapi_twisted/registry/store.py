@@ -868,6 +868,9 @@ class GenericStore:
                options: Optional[DeleteOptions] = None):
         options = options or DeleteOptions()
         _options.validate_delete_options(options)
+        for text in self.strategy.delete_warnings(options):
+            if text not in ctx.warnings:
+                ctx.warnings.append(text)
         if self.admission is not None:
             yield self.admission.admit(Attributes(
                 DELETE, self.info, namespace, name, None, ctx.user, options.dry_run))

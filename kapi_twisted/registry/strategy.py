@@ -146,6 +146,10 @@ class Strategy:
         """An update that empties a terminating object's finalizers deletes it."""
         return _deletion.should_delete_during_update(new, old)
 
+    def delete_warnings(self, options: Any) -> List[str]:
+        """Warnings a DELETE with C{options} answers with."""
+        return []
+
     def generation_changed(self, new: Dict[str, Any], old: Dict[str, Any]) -> bool:
         for path in self.generation_fields:
             if _dig(new, path) != _dig(old, path):
@@ -415,6 +419,11 @@ class PodStrategy(Strategy):
 class _JobStrategy(Strategy):
     # batch/v1 keeps a Job's pods unless the DELETE asks otherwise (back compatibility).
     default_gc_policy = _deletion.ORPHAN
+
+    def delete_warnings(self, options: Any) -> List[str]:
+        if not options.propagation_policy and options.orphan_dependents is None:
+            return [_deletion.JOB_ORPHAN_WARNING]
+        return []
 
 
 class _PendingPhaseStrategy(Strategy):
