@@ -93,6 +93,17 @@ class NamespaceControllerTests(ManagerTestCase):
         self.settle()
         self.assertIsNone(self.get("namespaces", "", "x"))
 
+    def test_namespace_deleted_with_each_policy(self):
+        """kubectl delete namespace --cascade=foreground|orphan completes too."""
+        for policy in ("Foreground", "Orphan"):
+            self.namespace("x")
+            self.cm("a", namespace="x")
+            self.settle()
+            self.delete("namespaces", "", "x", propagation_policy=policy)
+            self.settle()
+            self.assertIsNone(self.get("namespaces", "", "x"), policy)
+            self.assertIsNone(self.get("configmaps", "x", "a"), policy)
+
     def test_graceful_pod_holds_namespace_until_forced(self):
         """A bound pod's grace period holds the namespace; forcing the pod lets it go."""
         self.namespace("x")
