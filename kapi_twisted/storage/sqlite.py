@@ -74,6 +74,19 @@ DELETE FROM log WHERE rev > ? AND rev <= ? AND (
         WHERE newer.key = log.key AND newer.rev > log.rev AND newer.rev <= ?))
 """
 
+# Rows per INSERT statement (5 parameters each, far below SQLite's limit);
+# the sqlite3 module's statement cache (128) keeps every size prepared.
+ROWS_PER_INSERT = 100
+_INSERT_ROWS = ["", _INSERT] + [
+    _INSERT + ", (?, ?, ?, ?, ?)" * (n - 1) for n in range(2, ROWS_PER_INSERT + 1)
+]
+
+
+def _insert_rows(n: int) -> str:
+    """An INSERT of C{n} rows (1 <= n <= ROWS_PER_INSERT)."""
+    return _INSERT_ROWS[n]
+
+
 COMPACT_BATCH = 1000
 CHECKPOINT_ROWS = 2000
 SHRINK_PAGES = 1000
@@ -149,10 +162,25 @@ class _Database:
         return rows, meta.get("compacted", 0)
 
     def write(self, rows: list) -> None:
+        """
+        Append C{rows} in one transaction. Up to L{ROWS_PER_INSERT} rows go
+        in one multi-row INSERT outside any explicit transaction: SQLite
+        makes that one statement its own transaction (whole or nothing,
+        committed with the connection's C{synchronous} mode before it
+        returns), and the sqlite3 module releases the GIL once for the whole
+        insert, commit and fsync. C{executemany} inside BEGIN/COMMIT takes
+        the GIL back after every row and after BEGIN and COMMIT, and each
+        such take-over forces the busy reactor thread to hand it over.
+        """
         conn = self.conn
+        if len(rows) <= ROWS_PER_INSERT:
+            conn.execute(_insert_rows(len(rows)), [v for row in rows for v in row])
+            return
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(_INSERT, rows)
+            for i in range(0, len(rows), ROWS_PER_INSERT):
+                chunk = rows[i : i + ROWS_PER_INSERT]
+                conn.execute(_insert_rows(len(chunk)), [v for row in chunk for v in row])
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
