@@ -204,25 +204,41 @@ def _repeated_paths(value: Any, path: str, found: List[str]) -> None:
             _repeated_paths(child, f"{path}[{index}]", found)
 
 
+# Repeated keys seen so far (by any thread): a decode that sees this move
+# looks for the marked objects in what it decoded.
+_repeats = [0]
+
+
+def _note_repeats(pairs: list) -> dict:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set = set()
+    repeated = _Repeated(obj)
+    repeated.repeated = sorted({k for k, _ in pairs if k in seen or seen.add(k)})
+    _repeats[0] += 1
+    return repeated
+
+
+# One decoder for every request: building a JSONDecoder (its scanner) costs
+# about as much as decoding a small object.
+_NOTING_DECODER = json.JSONDecoder(object_pairs_hook=_note_repeats)
+
+
 def decode_json_noting_duplicates(body: bytes, duplicates: List[str]) -> Any:
     """Decode JSON, appending to C{duplicates} the paths of fields given twice."""
-    marked: List[_Repeated] = []
-
-    def note(pairs: list) -> dict:
-        obj = dict(pairs)
-        if len(obj) == len(pairs):
-            return obj
-        seen: set = set()
-        repeated = _Repeated(obj)
-        repeated.repeated = sorted({k for k, _ in pairs if k in seen or seen.add(k)})
-        marked.append(repeated)
-        return repeated
-
+    before = _repeats[0]
     try:
-        value = json.loads(body, object_pairs_hook=note)
+        if isinstance(body, (bytes, bytearray)):  # as json.loads reads bytes
+            text = body.decode(json.detect_encoding(body), "surrogatepass")
+        else:
+            text = body
+            if text.startswith("\ufeff"):
+                raise ValueError("Unexpected UTF-8 BOM (decode using utf-8-sig)")
+        value = _NOTING_DECODER.decode(text)
     except (ValueError, UnicodeDecodeError) as e:
         raise apierrors.bad_request(f"the object provided is unrecognized: {_first_line(e)}") from None
-    if marked:
+    if _repeats[0] != before:
         _repeated_paths(value, "", duplicates)
     return value
 

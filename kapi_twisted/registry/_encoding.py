@@ -7,6 +7,7 @@ and unknown fields pruned as kube-apiserver's decoder drops them.
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any, Dict, List
 
@@ -87,3 +88,20 @@ def _prune(schema: Dict[str, Any], value: Any, path: str, removed: List[str]) ->
         if isinstance(items, dict):
             for i, sub in enumerate(value):
                 _prune(items, sub, "%s[%d]" % (path, i), removed)
+
+
+def copy_json(value: Any) -> Any:
+    """
+    A deep copy of a JSON-shaped value (dicts, lists and immutable scalars),
+    several times cheaper than C{copy.deepcopy}, which keeps a memo and
+    dispatches on every value's type; anything else (a dict subclass, bytes
+    from a protobuf decoder) is handed to C{copy.deepcopy}.
+    """
+    cls = type(value)
+    if cls is dict:
+        return {k: copy_json(v) for k, v in value.items()}
+    if cls is list:
+        return [copy_json(v) for v in value]
+    if cls is str or cls is int or cls is float or cls is bool or value is None:
+        return value
+    return copy.deepcopy(value)

@@ -17,13 +17,13 @@ from __future__ import annotations
 import copy
 import datetime
 import random
-import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from twisted.internet.defer import Deferred, inlineCallbacks, succeed
 from zope.interface import implementer
 
 from kapi_twisted import apierrors
+from kapi_twisted._randomid import random_uuid
 from kapi_twisted.admission.interface import CREATE, DELETE, Attributes
 from kapi_twisted.apierrors import APIError
 from kapi_twisted.apis.registry import ResourceInfo, all_resources
@@ -33,6 +33,7 @@ from kapi_twisted.storage import interface as st
 from . import _convert, _encoding, _options
 from . import validation as v
 from ._watch import WatchDispatcher
+from ._encoding import copy_json
 from .continuetoken import InvalidToken, decode_continue, encode_continue
 from .fieldselectors import field_set_for, parse_field_selector
 from .interface import (
@@ -492,7 +493,7 @@ class GenericStore:
                         options: WriteOptions, url_name: str = "",
                         context: Any = None) -> Dict[str, Any]:
         self._check_type(body)
-        obj = copy.deepcopy(body)
+        obj = copy_json(body)
         self._field_validation(ctx, obj, options)
         obj["apiVersion"] = self.info.group_version
         obj["kind"] = self.info.kind
@@ -517,7 +518,7 @@ class GenericStore:
         meta.pop("deletionTimestamp", None)
         meta.pop("deletionGracePeriodSeconds", None)
         meta.pop("selfLink", None)
-        meta["uid"] = str(uuid.uuid4())
+        meta["uid"] = random_uuid()
         meta["creationTimestamp"] = self._now()
         if self.strategy.uses_generation:
             meta["generation"] = 1

@@ -20,7 +20,6 @@ Cache-Control -> wait group -> deadline/timeout -> authentication ->
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any, Callable, List, Optional
 
@@ -29,6 +28,7 @@ from twisted.web.resource import Resource, getChildForRequest
 from twisted.web.server import NOT_DONE_YET, UnsupportedMethod
 
 from kapi_twisted import apierrors
+from kapi_twisted._randomid import random_uuid
 from kapi_twisted.server.filters._abort import abort_request
 from kapi_twisted.server.filters._authentication import AuthenticationFilter
 from kapi_twisted.server.filters._authorization import AuthorizationFilter
@@ -51,11 +51,7 @@ _CACHE_CONTROL = [b"no-cache, private"]
 
 def new_audit_id() -> bytes:
     """A random (version 4) UUID, as text: what kube-apiserver makes up."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}".encode("ascii")
+    return random_uuid().encode("ascii")
 
 
 class HandlerChain(Resource):
