@@ -89,4 +89,8 @@ def makeService(options: Any, reactor: Any = None) -> IService:
     except ConfigError as e:
         raise SystemExit(f"kapi: {e}") from None
     reactor.callWhenRunning(install_shutdown_handlers, reactor)
+    from kapi_twisted.server import gctuning
+
+    gctuning.tune_for_serving()
+    service.ready.addCallback(gctuning.freeze_startup_objects)
     return service
