@@ -83,6 +83,20 @@ class HTTP11Channel(HTTPChannel):
         self._stop_header_timer()
         super().allHeadersReceived()
 
+    # -- addresses -----------------------------------------------------------
+
+    _host: Optional[Any] = None
+
+    def getHost(self) -> Any:
+        """
+        The local address, asked of the socket once per connection:
+        twisted.web's Request asks for it on every request, and each ask is
+        a getsockname() system call.
+        """
+        if self._host is None:
+            self._host = self.transport.getHost()
+        return self._host
+
     # -- header size ---------------------------------------------------------
 
     def lineReceived(self, line: bytes) -> None:
