@@ -15,7 +15,7 @@ NOW = "2023-11-14T22:13:20Z"
 class PropagationFinalizerTests(ControllerTestCase):
 
     def test_orphan_policy_keeps_object_with_orphan_finalizer(self):
-        """DELETE with propagationPolicy=Orphan answers the object, terminating with the orphan finalizer."""
+        """DELETE with Orphan answers the object, terminating with the orphan finalizer."""
         self.cm("a")
         result = self.delete("configmaps", "default", "a", propagation_policy="Orphan")
         self.assertFalse(result.finished)

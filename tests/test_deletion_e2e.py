@@ -252,7 +252,7 @@ class DeletionE2ETests(_ServerTestCase):
 
     @defer.inlineCallbacks
     def test_delete_answers(self):
-        """DELETE answers a Status when gone, the object when kept, 202 for orphanDependents=false."""
+        """DELETE answers a Status when gone, the object when kept, 202 if orphanDependents=false."""
         from kapi_twisted.testing import admin_http_client
 
         certs = self.config.cert_dir

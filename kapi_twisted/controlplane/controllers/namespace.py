@@ -16,7 +16,7 @@ whose content is still held by finalizers.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.logger import Logger

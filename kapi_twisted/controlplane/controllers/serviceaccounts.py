@@ -7,7 +7,7 @@ whenever it is deleted. Namespaces being terminated are left alone.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Tuple
+from typing import Any, Callable
 
 from twisted.internet.defer import Deferred, inlineCallbacks
 
