@@ -17,6 +17,8 @@ from kapi_twisted.apierrors import MAX_REQUEST_BODY_BYTES
 _WARNINGS_TOTAL_RUNES = 4096
 _WARNING_TRUNCATED_RUNES = 256
 
+_UNKNOWN = object()
+
 
 class APIRequest(Request):
     """
@@ -107,6 +109,22 @@ class APIRequest(Request):
         The client's certificate (pyOpenSSL X509) from the TLS layer, if any,
         for HTTP/1.1 and HTTP/2 alike.
         """
+        # The answer is kept on the connection (HTTP/1.1: the channel; HTTP/2:
+        # the stream's connection): renegotiation is off (serving's tls
+        # module), so a connection's peer certificate never changes, and
+        # asking OpenSSL for it costs several microseconds per request.
+        owner = getattr(self.channel, "connection", None) or self.channel
+        cached = getattr(owner, "_kapi_peer_certificate", _UNKNOWN)
+        if cached is not _UNKNOWN:
+            return cached
+        cert = self._ask_peer_certificate()
+        try:
+            owner._kapi_peer_certificate = cert
+        except AttributeError:  # an owner that takes no attributes: ask each time
+            pass
+        return cert
+
+    def _ask_peer_certificate(self) -> Optional[Any]:
         transport = self.transport
         # HTTP/1.1: the request's transport is the TLS connection. HTTP/2: the
         # channel is a stream that asks its connection (serving's http2 module).
