@@ -86,6 +86,7 @@ class GroupVersionResource(APIResource):
         self.group = group
         self.version = version
         self._resources = resources
+        self._by_plural: Optional[tuple] = None
         self.stores = stores
         self.clock = clock
         self.min_request_timeout = min_request_timeout
@@ -95,7 +96,12 @@ class GroupVersionResource(APIResource):
     def resources(self) -> Dict[str, ResourceInfo]:
         """C{{plural: ResourceInfo}} served now (C{resources} may be a callable)."""
         current = self._resources() if callable(self._resources) else self._resources
-        return {r.plural: r for r in current}
+        # Built again only when the served list is another object or changed
+        # length (routing asks on every request).
+        cached = self._by_plural
+        if cached is None or cached[0] is not current or cached[1] != len(current):
+            cached = self._by_plural = (current, len(current), {r.plural: r for r in current})
+        return cached[2]
 
     # -- routing -------------------------------------------------------------
 

@@ -210,7 +210,7 @@ def _merge_subresource(subresource: str, body: Dict[str, Any],
 
 
 def _generate_name(base: str) -> str:
-    return base[:_MAX_GENERATED_BASE] + "".join(random.choice(_NAME_CHARS) for _ in range(5))
+    return base[:_MAX_GENERATED_BASE] + "".join(random.choices(_NAME_CHARS, k=5))
 
 
 class Predicate:
