@@ -8,16 +8,11 @@ are unique, freed on delete and refused when taken.
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
-import shutil
-import tempfile
 
-from twisted.internet import defer, reactor
-from twisted.internet.utils import getProcessOutputAndValue
-from twisted.trial.unittest import TestCase
+from twisted.internet import defer
 
-KUBECTL = shutil.which("kubectl")
+from tests._e2e import ServerTestCase
 
 SECRET = """
 apiVersion: v1
@@ -35,49 +30,7 @@ stringData: {user: root}
 """
 
 
-class _KubectlTestCase(TestCase):
-    """A server (L{kapi_twisted.testing.start_server}) per test, driven by kubectl."""
-
-    timeout = 120
-
-    @defer.inlineCallbacks
-    def setUp(self):
-        if KUBECTL is None:
-            raise self.skipTest("kubectl is not installed on this machine")
-        self.home = tempfile.mkdtemp(prefix="kapi-defaults-home-")
-        self.addCleanup(shutil.rmtree, self.home, True)
-        kubeconfig = yield self.start()
-        self.env = dict(os.environ, KUBECONFIG=kubeconfig, HOME=self.home)
-
-    @defer.inlineCallbacks
-    def start(self):
-        from kapi_twisted.testing import start_server
-
-        server = yield start_server(reactor)
-        self.addCleanup(server.stop)
-        return server.kubeconfig
-
-    @defer.inlineCallbacks
-    def kubectl(self, *args: str, stdin: str = "", ok: bool = True):
-        """Run kubectl; (stdout, stderr, exit code). With C{ok}, a failure fails the test."""
-        if stdin:
-            path = os.path.join(self.home, "stdin.yaml")
-            with open(path, "w") as f:
-                f.write(stdin)
-            args = tuple(a if a != "-" else path for a in args)
-        out, err, code = yield getProcessOutputAndValue(KUBECTL, args, env=self.env)
-        out, err = out.decode(), err.decode()
-        if ok and code != 0:
-            self.fail(f"kubectl {' '.join(args)} exited {code}: {err}")
-        return out, err, code
-
-    @defer.inlineCallbacks
-    def get_json(self, *args: str):
-        out, _, _ = yield self.kubectl("get", *args, "-o", "json")
-        return json.loads(out)
-
-
-class WorkloadDefaultsTests(_KubectlTestCase):
+class WorkloadDefaultsTests(ServerTestCase):
 
     @defer.inlineCallbacks
     def test_create_deployment_reads_back_defaults(self):
@@ -143,7 +96,7 @@ class WorkloadDefaultsTests(_KubectlTestCase):
         self.assertNotIn("stringData", secret)
 
 
-class ServiceAllocationE2ETests(_KubectlTestCase):
+class ServiceAllocationE2ETests(ServerTestCase):
 
     @defer.inlineCallbacks
     def cluster_ip(self, name):
@@ -194,20 +147,11 @@ class ServiceAllocationE2ETests(_KubectlTestCase):
         self.assertEqual((yield self.cluster_ip("b")), "10.0.0.77")
 
 
-class ServiceRestartE2ETests(_KubectlTestCase):
+class ServiceRestartE2ETests(ServerTestCase):
     """On SQLite a restarted server knows which addresses the stored Services hold."""
 
-    @defer.inlineCallbacks
-    def start(self):
-        from kapi_twisted.testing import start_server
-
-        self.data_dir = tempfile.mkdtemp(prefix="kapi-defaults-sqlite-")
-        self.addCleanup(shutil.rmtree, self.data_dir, True)
-        self.server = yield start_server(reactor, data_dir=self.data_dir,
-                                         storage_backend="sqlite")
-        # Whichever server runs at the end (stopping twice is harmless).
-        self.addCleanup(lambda: self.server.stop())
-        return self.server.kubeconfig
+    def settings(self):
+        return {"data_dir": os.path.join(self.dir, "data"), "storage_backend": "sqlite"}
 
     @defer.inlineCallbacks
     def test_restart_keeps_allocations(self):
@@ -215,11 +159,7 @@ class ServiceRestartE2ETests(_KubectlTestCase):
         for i in range(8):
             yield self.kubectl("create", "service", "nodeport", f"a{i}", "--tcp=80")
         yield self.server.stop()
-        from kapi_twisted.testing import start_server
-
-        self.server = yield start_server(reactor, data_dir=self.data_dir,
-                                         storage_backend="sqlite")
-        self.env["KUBECONFIG"] = self.server.kubeconfig
+        yield self.start_server(**self.settings())
         for i in range(8):
             yield self.kubectl("create", "service", "nodeport", f"b{i}", "--tcp=80")
         services = yield self.get_json("services")
@@ -232,26 +172,8 @@ class ServiceRestartE2ETests(_KubectlTestCase):
         self.assertIn("provided IP is already allocated", err)
 
 
-class ServiceAccountE2ETests(_KubectlTestCase):
+class ServiceAccountE2ETests(ServerTestCase):
     """With kube-controller-manager's controllers running, pods name real ServiceAccounts."""
-
-    @defer.inlineCallbacks
-    def start(self):
-        from kapi_twisted.app import create_server_chain
-        from kapi_twisted.config import ServerConfig
-        from kapi_twisted.controlplane.controllers import HOOK_NAMES, install_controllers
-
-        data_dir = tempfile.mkdtemp(prefix="kapi-defaults-")
-        self.addCleanup(shutil.rmtree, data_dir, True)
-        config = ServerConfig(port="ssl:0:interface=127.0.0.1", data_dir=data_dir,
-                              storage_backend="memory").validate()
-        top = create_server_chain(config, reactor)
-        if HOOK_NAMES[0] not in top.kube.all_post_start_hooks():
-            install_controllers(top, config, reactor)
-        top.startService()
-        self.addCleanup(top.stopService)
-        yield top.ready
-        return os.path.join(data_dir, "admin.kubeconfig")
 
     @defer.inlineCallbacks
     def test_run_in_new_namespace(self):

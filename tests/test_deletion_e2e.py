@@ -7,56 +7,9 @@ what kube-controller-manager puts in every namespace.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
+from twisted.internet import defer
 
-from twisted.internet import defer, reactor
-from twisted.internet.utils import getProcessOutputAndValue
-from twisted.trial.unittest import TestCase
-
-KUBECTL = shutil.which("kubectl")
-
-
-@defer.inlineCallbacks
-def start_kapi(data_dir: str, custom_resources: bool = False):
-    """
-    The whole chain with admission and the controllers (unless app.py
-    installs them); with C{custom_resources}, also the APIExtensions API, its
-    custom resources included in what the controllers look after.
-    """
-    from kapi_twisted.admission import install_admission
-    from kapi_twisted.app import create_server_chain
-    from kapi_twisted.config import ServerConfig
-    from kapi_twisted.controlplane.controllers import (
-        HOOK_NAMES,
-        custom_resource_stores,
-        install_controllers,
-    )
-
-    config = ServerConfig(port="ssl:0:interface=127.0.0.1", data_dir=data_dir,
-                          storage_backend="memory").validate()
-    top = create_server_chain(config, reactor)
-    stores = None
-    extensions = getattr(top, "apiextensions_api", None)
-    if custom_resources and extensions is None:
-        from kapi_twisted.apiextensions.server import install_apiextensions
-
-        extensions = install_apiextensions(top.apiextensions, top.storage, config,
-                                           top.long_running)
-
-        def stores():
-            return list(top.stores.values()) + custom_resource_stores(extensions.serving)
-    if all(s.admission is None for s in top.stores.values() if hasattr(s, "admission")):
-        chain = install_admission(top.stores)
-        if extensions is not None:
-            extensions.serving.set_admission(chain)
-    if HOOK_NAMES[0] not in top.kube.all_post_start_hooks():
-        install_controllers(top, config, reactor, stores=stores)
-    top.startService()
-    yield top.ready
-    return top, config
+from tests._e2e import ServerTestCase
 
 
 MANIFEST_RS = """
@@ -105,49 +58,7 @@ spec:
 """
 
 
-class _ServerTestCase(TestCase):
-    """A whole server per test, driven by kubectl."""
-
-    timeout = 120
-    custom_resources = False
-
-    @defer.inlineCallbacks
-    def setUp(self):
-        if KUBECTL is None:
-            raise self.skipTest("kubectl is not installed on this machine")
-        self.data_dir = tempfile.mkdtemp(prefix="kapi-deletion-")
-        self.addCleanup(shutil.rmtree, self.data_dir, True)
-        self.top, self.config = yield start_kapi(self.data_dir, self.custom_resources)
-        self.addCleanup(self.top.stopService)
-        self.env = dict(os.environ, KUBECONFIG=os.path.join(self.data_dir, "admin.kubeconfig"),
-                        HOME=self.data_dir)
-
-    @defer.inlineCallbacks
-    def kubectl(self, *args: str, stdin: str = "", ok: bool = True):
-        """Run kubectl; (stdout, stderr, exit code). With C{ok}, a failure fails the test."""
-        if stdin:
-            path = os.path.join(self.data_dir, "stdin.yaml")
-            with open(path, "w") as f:
-                f.write(stdin)
-            args = tuple(a if a != "-" else path for a in args)
-        out, err, code = yield getProcessOutputAndValue(KUBECTL, args, env=self.env)
-        out, err = out.decode(), err.decode()
-        if ok and code != 0:
-            self.fail(f"kubectl {' '.join(args)} exited {code}: {err}")
-        return out, err, code
-
-    @defer.inlineCallbacks
-    def get_json(self, *args: str):
-        out, _, _ = yield self.kubectl("get", *args, "-o", "json")
-        return json.loads(out)
-
-    @defer.inlineCallbacks
-    def gone(self, *args: str):
-        _, err, code = yield self.kubectl("get", *args, ok=False)
-        return code != 0 and "NotFound" in err
-
-
-class DeletionE2ETests(_ServerTestCase):
+class DeletionE2ETests(ServerTestCase):
 
     @defer.inlineCallbacks
     def test_namespace_deletion_completes(self):
@@ -229,7 +140,7 @@ class DeletionE2ETests(_ServerTestCase):
         yield self.kubectl("wait", "--for=create", "serviceaccount/default",
                            "configmap/kube-root-ca.crt", "-n", "fresh", "--timeout=30s")
         cm = yield self.get_json("configmap", "kube-root-ca.crt", "-n", "fresh")
-        with open(os.path.join(self.config.cert_dir, "ca.crt")) as f:
+        with open(self.server.ca_cert) as f:
             self.assertEqual(cm["data"]["ca.crt"], f.read())
         yield self.kubectl("delete", "serviceaccount", "default", "-n", "fresh")
         yield self.kubectl("wait", "--for=create", "serviceaccount/default", "-n", "fresh",
@@ -253,22 +164,14 @@ class DeletionE2ETests(_ServerTestCase):
     @defer.inlineCallbacks
     def test_delete_answers(self):
         """DELETE answers a Status when gone, the object when kept, 202 if orphanDependents=false."""
-        from kapi_twisted.testing import admin_http_client
-
-        certs = self.config.cert_dir
-        client = admin_http_client(reactor, os.path.join(certs, "ca.crt"),
-                                   os.path.join(certs, "admin.crt"),
-                                   os.path.join(certs, "admin.key"))
-        base = self.top.url() + "/api/v1/namespaces/default/configmaps/"
+        base = "/api/v1/namespaces/default/configmaps/"
         for name in ("a", "b", "c"):
             yield self.kubectl("create", "configmap", name)
 
         @defer.inlineCallbacks
         def delete(name, options):
-            response = yield client.delete(base + name, data=json.dumps(options).encode(),
-                                           headers={"Content-Type": ["application/json"]})
-            body = yield response.json()
-            return response.code, body
+            code, body, _ = yield self.request_json("DELETE", base + name, options)
+            return code, body
 
         code, body = yield delete("a", {"propagationPolicy": "Background"})
         self.assertEqual((code, body["kind"], body["status"], body["details"]["kind"]),
@@ -283,10 +186,8 @@ class DeletionE2ETests(_ServerTestCase):
         self.assertIn("deletionTimestamp", body["metadata"])
 
 
-class CustomResourceDeletionE2ETests(_ServerTestCase):
+class CustomResourceDeletionE2ETests(ServerTestCase):
     """The same server with CRDs: custom resources are namespace content and GC citizens."""
-
-    custom_resources = True
 
     @defer.inlineCallbacks
     def setUp(self):

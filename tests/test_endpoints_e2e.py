@@ -6,100 +6,13 @@ memory backend) driven by the real kubectl and the kubernetes Python client.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 
 from twisted.internet import defer, reactor, threads
-from twisted.internet.protocol import ProcessProtocol
-from twisted.internet.utils import getProcessOutputAndValue
-from twisted.trial.unittest import TestCase
 
-KUBECTL = shutil.which("kubectl")
+from tests._e2e import KUBECTL, OutputWaiter, ServerTestCase
 
 
-def _store_available() -> bool:
-    import importlib
-
-    try:
-        importlib.import_module("kapi_twisted.registry.store")
-    except ImportError:
-        return False
-    return True
-
-
-@defer.inlineCallbacks
-def start_kapi(data_dir: str, storage_backend: str = "memory"):
-    """Start the chain with the built-in API installed (unless app.py already does)."""
-    from kapi_twisted.aggregator import install_root_discovery
-    from kapi_twisted.app import create_server_chain
-    from kapi_twisted.config import ServerConfig
-    from kapi_twisted.controlplane import HOOK_NAME, install_builtin_apis
-
-    config = ServerConfig(port="ssl:0:interface=127.0.0.1", data_dir=data_dir,
-                          storage_backend=storage_backend).validate()
-    top = create_server_chain(config, reactor)
-    if HOOK_NAME not in top.aggregator.all_post_start_hooks():
-        install_builtin_apis(
-            top.kube, top.storage, config, top.long_running,
-            advertise=lambda: ("127.0.0.1", top.serving.port.getHost().port))
-        install_root_discovery(top.aggregator)
-    top.startService()
-    yield top.ready
-    return top, config
-
-
-class _Lines(ProcessProtocol):
-    def __init__(self) -> None:
-        self.out = b""
-        self.waiting = []
-        self.ended: defer.Deferred = defer.Deferred()
-
-    def outReceived(self, data: bytes) -> None:
-        self.out += data
-        for needle, d in list(self.waiting):
-            if needle in self.out:
-                self.waiting.remove((needle, d))
-                d.callback(self.out)
-
-    def wait_for(self, needle: bytes) -> defer.Deferred:
-        d: defer.Deferred = defer.Deferred()
-        if needle in self.out:
-            d.callback(self.out)
-        else:
-            self.waiting.append((needle, d))
-        return d.addTimeout(30, reactor)
-
-    def processEnded(self, reason) -> None:
-        self.ended.callback(None)
-
-
-class KubectlTests(TestCase):
-    timeout = 120
-
-    @defer.inlineCallbacks
-    def setUp(self):
-        if KUBECTL is None:
-            raise self.skipTest("kubectl is not on PATH")
-        if not _store_available():
-            raise self.skipTest("the generic store (kapi_twisted.registry.store) is not importable")
-        self.dir = tempfile.mkdtemp(prefix="kapi-e2e-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
-        self.top, self.config = yield start_kapi(os.path.join(self.dir, "data"))
-        self.addCleanup(self.top.stopService)
-        self.kubeconfig = os.path.join(self.config.data_dir, "admin.kubeconfig")
-        self.env = {"HOME": self.dir, "PATH": os.environ.get("PATH", "")}
-
-    def kubectl(self, *args: str, stdin: bytes = b""):
-        d = getProcessOutputAndValue(
-            KUBECTL, ("--kubeconfig", self.kubeconfig) + args, env=self.env)
-        return d
-
-    @defer.inlineCallbacks
-    def ok(self, *args: str) -> defer.Deferred:
-        out, err, code = yield self.kubectl(*args)
-        self.assertEqual(code, 0, (args, out, err))
-        return out.decode()
+class KubectlTests(ServerTestCase):
 
     @defer.inlineCallbacks
     def test_api_resources(self):
@@ -132,22 +45,21 @@ class KubectlTests(TestCase):
         self.assertIn("c1", out)
         out = yield self.ok("delete", "configmap", "c1")
         self.assertIn('configmap "c1" deleted', out)
-        out, err, code = yield self.kubectl("get", "configmap", "c1")
+        out, err, code = yield self.kubectl("get", "configmap", "c1", ok=False)
         self.assertEqual(code, 1)
-        self.assertIn(b'configmaps "c1" not found', err)
+        self.assertIn('configmaps "c1" not found', err)
 
     @defer.inlineCallbacks
     def test_apply_and_patch(self):
         """kubectl apply -f of a multi-document manifest (twice), then label and scale."""
-        manifest = os.path.join(self.dir, "d.yaml")
-        with open(manifest, "w") as f:
-            f.write(
-                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n"
-                "  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n"
-                "    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n"
-                "      - {name: web, image: nginx}\n"
-                "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n"
-                "data:\n  a: '1'\n")
+        manifest = self.write(
+            "d.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n"
+            "  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n"
+            "    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n"
+            "      - {name: web, image: nginx}\n"
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n"
+            "data:\n  a: '1'\n")
         out = yield self.ok("apply", "-f", manifest)
         self.assertIn("deployment.apps/web created", out)
         self.assertIn("configmap/web-config created", out)
@@ -181,18 +93,16 @@ class KubectlTests(TestCase):
         yield self.ok("create", "configmap", "r1", "--from-literal=k=v")
         stale = yield self.ok("get", "configmap", "r1", "-o", "json")
         yield self.ok("label", "configmap", "r1", "x=y")
-        path = os.path.join(self.dir, "stale.json")
-        with open(path, "w") as f:
-            f.write(stale)
-        out, err, code = yield self.kubectl("replace", "-f", path)
+        path = self.write("stale.json", stale)
+        out, err, code = yield self.kubectl("replace", "-f", path, ok=False)
         self.assertNotEqual(code, 0)
-        self.assertIn(b"Error from server (Conflict)", err)
-        out, err, code = yield self.kubectl("create", "configmap", "Bad_Name")
-        self.assertIn(b'ConfigMap "Bad_Name" is invalid: metadata.name', err)
+        self.assertIn("Error from server (Conflict)", err)
+        out, err, code = yield self.kubectl("create", "configmap", "Bad_Name", ok=False)
+        self.assertIn('ConfigMap "Bad_Name" is invalid: metadata.name', err)
         out = yield self.ok("create", "configmap", "dry", "--dry-run=server")
         self.assertIn("configmap/dry created (server dry run)", out)
-        out, err, code = yield self.kubectl("get", "configmap", "dry")
-        self.assertIn(b"NotFound", err)
+        out, err, code = yield self.kubectl("get", "configmap", "dry", ok=False)
+        self.assertIn("NotFound", err)
 
     @defer.inlineCallbacks
     def test_explain(self):
@@ -205,7 +115,7 @@ class KubectlTests(TestCase):
     def test_get_watch(self):
         """kubectl get -w prints a configmap created while it watches."""
         yield self.ok("create", "configmap", "first")
-        proto = _Lines()
+        proto = OutputWaiter()
         process = reactor.spawnProcess(
             proto, KUBECTL, [KUBECTL, "--kubeconfig", self.kubeconfig, "get", "configmaps", "-w"],
             env=self.env)
@@ -218,18 +128,9 @@ class KubectlTests(TestCase):
             yield proto.ended
 
 
-class PythonClientTests(TestCase):
+class PythonClientTests(ServerTestCase):
     timeout = 120
-
-    @defer.inlineCallbacks
-    def setUp(self):
-        if not _store_available():
-            raise self.skipTest("the generic store (kapi_twisted.registry.store) is not importable")
-        self.dir = tempfile.mkdtemp(prefix="kapi-e2e-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
-        self.top, self.config = yield start_kapi(os.path.join(self.dir, "data"))
-        self.addCleanup(self.top.stopService)
-        self.kubeconfig = os.path.join(self.config.data_dir, "admin.kubeconfig")
+    needs_kubectl = False
 
     def test_create_list_watch(self):
         """The kubernetes client creates, lists and watches configmaps."""
@@ -259,18 +160,9 @@ class PythonClientTests(TestCase):
         return threads.deferToThread(client_work).addCallback(check)
 
 
-class PodSubresourceE2ETests(TestCase):
+class PodSubresourceE2ETests(ServerTestCase):
     timeout = 60
-
-    @defer.inlineCallbacks
-    def setUp(self):
-        if not _store_available():
-            raise self.skipTest("the generic store (kapi_twisted.registry.store) is not importable")
-        self.dir = tempfile.mkdtemp(prefix="kapi-e2e-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
-        self.top, self.config = yield start_kapi(os.path.join(self.dir, "data"))
-        self.addCleanup(self.top.stopService)
-        self.kubeconfig = os.path.join(self.config.data_dir, "admin.kubeconfig")
+    needs_kubectl = False
 
     def test_bind_then_evict(self):
         """A scheduler's binding sets nodeName and PodScheduled; an eviction starts deleting the pod.
@@ -308,30 +200,15 @@ class PodSubresourceE2ETests(TestCase):
         return threads.deferToThread(client_work).addCallback(check)
 
 
-class AuthCommandTests(TestCase):
+class AuthCommandTests(ServerTestCase):
     timeout = 60
-
-    @defer.inlineCallbacks
-    def setUp(self):
-        if KUBECTL is None:
-            raise self.skipTest("kubectl is not on PATH")
-        if not _store_available():
-            raise self.skipTest("the generic store (kapi_twisted.registry.store) is not importable")
-        self.dir = tempfile.mkdtemp(prefix="kapi-e2e-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
-        self.top, self.config = yield start_kapi(os.path.join(self.dir, "data"))
-        self.addCleanup(self.top.stopService)
-        self.kubeconfig = os.path.join(self.config.data_dir, "admin.kubeconfig")
-        self.env = {"HOME": self.dir, "PATH": os.environ.get("PATH", "")}
 
     @defer.inlineCallbacks
     def test_auth_can_i_and_whoami(self):
         """kubectl auth can-i (a protobuf SelfSubjectAccessReview) answers yes; auth whoami names the admin."""
-        out, err, code = yield getProcessOutputAndValue(
-            KUBECTL, ("--kubeconfig", self.kubeconfig, "auth", "can-i", "get", "pods"), env=self.env)
-        self.assertEqual((out.strip(), code), (b"yes", 0), err)
-        out, err, code = yield getProcessOutputAndValue(
-            KUBECTL, ("--kubeconfig", self.kubeconfig, "auth", "whoami", "-o", "json"), env=self.env)
+        out, err, code = yield self.kubectl("auth", "can-i", "get", "pods", ok=False)
+        self.assertEqual((out.strip(), code), ("yes", 0), err)
+        out, err, code = yield self.kubectl("auth", "whoami", "-o", "json", ok=False)
         self.assertEqual(code, 0, err)
         info = json.loads(out)["status"]["userInfo"]
         self.assertIn("system:masters", info["groups"])
