@@ -45,6 +45,8 @@ from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from ._hpack import ResponseHeaderEncoder
+
 log = Logger()
 
 # 99% of serialized objects in surveyed clusters are under 256 KiB (the seed).
@@ -99,6 +101,8 @@ class HTTP2Connection(Protocol, TimeoutMixin):
             # The peer's frames and headers are checked; ours are built
             # lower-case and free of connection headers by writeHeaders.
             validate_outbound_headers=False, normalize_outbound_headers=False))
+        # Our header blocks without Huffman coding or dynamic-table churn.
+        self.conn.encoder = ResponseHeaderEncoder()
         self.streams: Dict[int, _Stream] = {}
         self._blocked: List[_Stream] = []  # streams with data waiting for window
         self._dirty: List[_Stream] = []  # streams with data written this turn
