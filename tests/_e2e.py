@@ -137,6 +137,12 @@ class ServerTestCase(TestCase):
         return json.loads(out)
 
     @defer.inlineCallbacks
+    def apply_crd(self, manifest: str, name: str):
+        """Apply a CustomResourceDefinition and wait until it is Established."""
+        yield self.ok("apply", "-f", "-", stdin=manifest)
+        yield self.ok("wait", "--for", "condition=established", "--timeout=30s", f"crd/{name}")
+
+    @defer.inlineCallbacks
     def gone(self, *args: str):
         """Whether C{kubectl get ARGS} says NotFound."""
         _, err, code = yield self.kubectl("get", *args, ok=False)

@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 
-from twisted.internet import defer, reactor
-from twisted.internet.utils import getProcessOutputAndValue
-from twisted.trial.unittest import TestCase
+from twisted.internet import defer
 
-KUBECTL = shutil.which("kubectl")
+from tests._e2e import ServerTestCase
 
 CRD = """\
 apiVersion: apiextensions.k8s.io/v1
@@ -74,50 +70,7 @@ spec:
 """
 
 
-@defer.inlineCallbacks
-def start_kapi(data_dir: str, storage_backend: str = "memory"):
-    """A whole server with the APIExtensions API installed (unless app.py already does)."""
-    from kapi_twisted.apiextensions.server import INFORMERS_HOOK, install_apiextensions
-    from kapi_twisted.app import create_server_chain
-    from kapi_twisted.config import ServerConfig
-
-    config = ServerConfig(port="ssl:0:interface=127.0.0.1", data_dir=data_dir,
-                          storage_backend=storage_backend).validate()
-    top = create_server_chain(config, reactor)
-    if INFORMERS_HOOK not in top.aggregator.all_post_start_hooks():
-        install_apiextensions(top.apiextensions, top.storage, config, top.long_running)
-    top.startService()
-    yield top.ready
-    return top
-
-
-class KubectlCRDTests(TestCase):
-    timeout = 120
-
-    @defer.inlineCallbacks
-    def setUp(self):
-        if KUBECTL is None:
-            raise self.skipTest("kubectl is not on PATH")
-        self.dir = tempfile.mkdtemp(prefix="kapi-crd-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
-        self.top = yield start_kapi(self.dir)
-        self.addCleanup(self.top.stopService)
-        self.env = dict(os.environ, KUBECONFIG=os.path.join(self.dir, "admin.kubeconfig"),
-                        HOME=self.dir)
-
-    def kubectl(self, *args: str, stdin: str = ""):
-        if stdin:
-            path = os.path.join(self.dir, "manifest.yaml")
-            with open(path, "w") as f:
-                f.write(stdin)
-            args = tuple(path if a == "-" else a for a in args)
-        return getProcessOutputAndValue(KUBECTL, args, env=self.env)
-
-    @defer.inlineCallbacks
-    def ok(self, *args: str, stdin: str = "") -> defer.Deferred:
-        out, err, code = yield self.kubectl(*args, stdin=stdin)
-        self.assertEqual(code, 0, f"kubectl {' '.join(args)}: {err.decode()}")
-        return out.decode()
+class KubectlCRDTests(ServerTestCase):
 
     @defer.inlineCallbacks
     def test_crd_lifecycle_with_kubectl(self):
@@ -137,10 +90,10 @@ class KubectlCRDTests(TestCase):
         self.assertEqual(row.split()[:7], ["my-ct", "*/5", "*", "*", "*", "*", "busybox"])
 
         out, err, code = yield self.kubectl("patch", "ct", "my-ct", "--type=merge",
-                                            "-p", '{"spec":{"replicas":11}}')
+                                            "-p", '{"spec":{"replicas":11}}', ok=False)
         self.assertEqual(code, 1)
         self.assertIn('The CronTab "my-ct" is invalid: spec.replicas: Invalid value: 11',
-                      err.decode())
+                      err)
 
         out = yield self.ok("explain", "crontab.spec")
         self.assertIn("KIND:       CronTab", out)
@@ -163,22 +116,21 @@ class KubectlCRDTests(TestCase):
         self.assertIn('"crontabs.stable.example.com" deleted', out)
         out = yield self.ok("get", "crd", "-o", "name")
         self.assertEqual(out.strip(), "")
-        items = yield self.top.storage.list("/registry/stable.example.com/")
+        items = yield self.server.service.storage.list("/registry/stable.example.com/")
         self.assertEqual(items.items, [])
 
     @defer.inlineCallbacks
     def test_unknown_field_warning_and_strict_refusal(self):
         """--validate=warn prints kube's unknown-field warning; strict create is refused."""
-        yield self.ok("apply", "-f", "-", stdin=CRD)
-        yield self.ok("wait", "--for", "condition=established", "--timeout=30s",
-                      "crd/crontabs.stable.example.com")
+        yield self.apply_crd(CRD, "crontabs.stable.example.com")
         bad = CRONTAB + "  bogus: 1\n"
-        out, err, code = yield self.kubectl("create", "-f", "-", stdin=bad)
+        out, err, code = yield self.kubectl("create", "-f", "-", stdin=bad, ok=False)
         self.assertEqual(code, 1)
-        self.assertIn('unknown field "spec.bogus"', err.decode())
-        out, err, code = yield self.kubectl("create", "--validate=warn", "-f", "-", stdin=bad)
-        self.assertEqual(code, 0, err.decode())
-        self.assertIn('Warning: unknown field "spec.bogus"', err.decode())
+        self.assertIn('unknown field "spec.bogus"', err)
+        out, err, code = yield self.kubectl("create", "--validate=warn", "-f", "-", stdin=bad,
+                                            ok=False)
+        self.assertEqual(code, 0, err)
+        self.assertIn('Warning: unknown field "spec.bogus"', err)
 
     @defer.inlineCallbacks
     def test_deprecated_version_warns(self):
@@ -189,22 +141,18 @@ class KubectlCRDTests(TestCase):
             "    deprecated: true\n    schema:\n      openAPIV3Schema: {type: object, "
             "x-kubernetes-preserve-unknown-fields: true}\n  - name: v1\n")
         self.assertNotEqual(deprecated, CRD)
-        yield self.ok("apply", "-f", "-", stdin=deprecated)
-        yield self.ok("wait", "--for", "condition=established", "--timeout=30s",
-                      "crd/crontabs.stable.example.com")
-        out, err, code = yield self.kubectl("get", "crontabs.v1beta1.stable.example.com")
+        yield self.apply_crd(deprecated, "crontabs.stable.example.com")
+        out, err, code = yield self.kubectl("get", "crontabs.v1beta1.stable.example.com", ok=False)
         self.assertEqual(code, 0, err)
         self.assertIn("Warning: stable.example.com/v1beta1 CronTab is deprecated; use "
-                      "stable.example.com/v1 CronTab", err.decode())
+                      "stable.example.com/v1 CronTab", err)
 
     @defer.inlineCallbacks
     def test_python_client_custom_objects_and_dynamic_client(self):
         """The kubernetes Python client creates, patches status, watches and discovers CRs."""
         from twisted.internet import threads
 
-        yield self.ok("apply", "-f", "-", stdin=CRD)
-        yield self.ok("wait", "--for", "condition=established", "--timeout=30s",
-                      "crd/crontabs.stable.example.com")
+        yield self.apply_crd(CRD, "crontabs.stable.example.com")
         kubeconfig = self.env["KUBECONFIG"]
 
         def run():
@@ -232,39 +180,18 @@ class KubectlCRDTests(TestCase):
         self.assertEqual(names, ["py"])
 
 
-class RestartTests(TestCase):
-    timeout = 120
+class RestartTests(ServerTestCase):
+
+    def settings(self):
+        return {"data_dir": os.path.join(self.dir, "data"), "storage_backend": "sqlite"}
 
     @defer.inlineCallbacks
     def test_crds_served_again_after_restart(self):
         """After a restart on the same SQLite store, CRDs and their resources serve at once."""
-        if KUBECTL is None:
-            raise self.skipTest("kubectl is not on PATH")
-        data_dir = tempfile.mkdtemp(prefix="kapi-crd-restart-")
-        self.addCleanup(shutil.rmtree, data_dir, True)
-        env = dict(os.environ, KUBECONFIG=os.path.join(data_dir, "admin.kubeconfig"),
-                   HOME=data_dir)
-        manifest = os.path.join(data_dir, "m.yaml")
-
-        def kubectl(*args: str, stdin: str = ""):
-            if stdin:
-                with open(manifest, "w") as f:
-                    f.write(stdin)
-            return getProcessOutputAndValue(KUBECTL, args, env=env)
-
-        top = yield start_kapi(data_dir, "sqlite")
-        try:
-            for stdin in (CRD, CRONTAB):
-                out, err, code = yield kubectl("apply", "-f", manifest, stdin=stdin)
-                self.assertEqual(code, 0, err)
-                if stdin is CRD:
-                    out, err, code = yield kubectl(
-                        "wait", "--for", "condition=established", "--timeout=30s",
-                        "crd/crontabs.stable.example.com")
-                    self.assertEqual(code, 0, err)
-        finally:
-            yield top.stopService()
-        top = yield start_kapi(data_dir, "sqlite")
-        self.addCleanup(top.stopService)
-        out, err, code = yield kubectl("get", "ct", "my-ct", "-o", "jsonpath={.spec.image}")
-        self.assertEqual((code, out), (0, b"busybox"), err)
+        yield self.apply_crd(CRD, "crontabs.stable.example.com")
+        yield self.ok("apply", "-f", "-", stdin=CRONTAB)
+        yield self.server.stop()
+        yield self.start_server(**self.settings())
+        out, err, code = yield self.kubectl("get", "ct", "my-ct", "-o", "jsonpath={.spec.image}",
+                                            ok=False)
+        self.assertEqual((code, out), (0, "busybox"), err)

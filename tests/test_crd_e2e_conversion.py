@@ -11,9 +11,6 @@ import base64
 import datetime
 import ipaddress
 import json
-import os
-import shutil
-import tempfile
 from typing import Any, List, Tuple
 
 from cryptography import x509
@@ -21,12 +18,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from twisted.internet import defer, reactor, ssl
-from twisted.internet.utils import getProcessOutputAndValue
-from twisted.trial.unittest import TestCase
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
-from tests.test_crd_e2e import KUBECTL, start_kapi
+from tests._e2e import ServerTestCase
 
 
 def _ca_and_leaf() -> Tuple[bytes, bytes, bytes]:
@@ -107,15 +102,11 @@ def _crd(url: str, ca_bundle: str) -> str:
         }})
 
 
-class ConversionWebhookTests(TestCase):
-    timeout = 120
+class ConversionWebhookTests(ServerTestCase):
 
     @defer.inlineCallbacks
     def setUp(self):
-        if KUBECTL is None:
-            raise self.skipTest("kubectl is not on PATH")
-        self.dir = tempfile.mkdtemp(prefix="kapi-conv-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
+        yield super().setUp()
         ca_pem, cert_pem, key_pem = _ca_and_leaf()
         self.ca_bundle = base64.b64encode(ca_pem).decode()
         self.webhook = ConvertingWebhook()
@@ -124,30 +115,10 @@ class ConversionWebhookTests(TestCase):
                                  interface="127.0.0.1")
         self.addCleanup(port.stopListening)
         self.url = f"https://127.0.0.1:{port.getHost().port}/convert"
-        self.top = yield start_kapi(self.dir)
-        self.addCleanup(self.top.stopService)
-        self.env = dict(os.environ, KUBECONFIG=os.path.join(self.dir, "admin.kubeconfig"),
-                        HOME=self.dir)
-
-    def kubectl(self, *args: str, stdin: str = ""):
-        if stdin:
-            path = os.path.join(self.dir, "manifest.json")
-            with open(path, "w") as f:
-                f.write(stdin)
-            args = tuple(path if a == "-" else a for a in args)
-        return getProcessOutputAndValue(KUBECTL, args, env=self.env)
-
-    @defer.inlineCallbacks
-    def ok(self, *args: str, stdin: str = ""):
-        out, err, code = yield self.kubectl(*args, stdin=stdin)
-        self.assertEqual(code, 0, f"kubectl {' '.join(args)}: {err.decode()}")
-        return out.decode()
 
     @defer.inlineCallbacks
     def install(self, ca_bundle: str):
-        yield self.ok("apply", "-f", "-", stdin=_crd(self.url, ca_bundle))
-        yield self.ok("wait", "--for", "condition=established", "--timeout=30s",
-                      "crd/crontabs.stable.example.com")
+        yield self.apply_crd(_crd(self.url, ca_bundle), "crontabs.stable.example.com")
 
     @defer.inlineCallbacks
     def test_objects_converted_through_the_webhook(self):
@@ -161,7 +132,7 @@ class ConversionWebhookTests(TestCase):
                                       "labels": {"app": "x"}},
                          "spec": {"schedule": "*/5 * * * *"}})
         yield self.ok("create", "-f", "-", stdin=v2)
-        kv = yield self.top.storage.get(
+        kv = yield self.server.service.storage.get(
             "/registry/stable.example.com/crontabs/default/converted")
         self.assertEqual(kv.object["apiVersion"], "stable.example.com/v1")
         self.assertEqual(kv.object["spec"], {"cronSpec": "*/5 * * * *"})
@@ -191,8 +162,8 @@ class ConversionWebhookTests(TestCase):
         v2 = json.dumps({"apiVersion": "stable.example.com/v2", "kind": "CronTab",
                          "metadata": {"name": "refused", "namespace": "default"},
                          "spec": {"schedule": "* * * * *"}})
-        out, err, code = yield self.kubectl("create", "-f", "-", stdin=v2)
+        out, err, code = yield self.kubectl("create", "-f", "-", stdin=v2, ok=False)
         self.assertEqual(code, 1)
         self.assertIn("conversion webhook for stable.example.com/v2, Kind=CronTab failed: Post "
-                      f'"{self.url}": tls: failed to verify certificate', err.decode())
+                      f'"{self.url}": tls: failed to verify certificate', err)
         self.assertEqual(self.webhook.reviews, [])

@@ -6,19 +6,13 @@ custom resource created and patches its status, which the test reads back.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import signal
 import sys
-import tempfile
 
 from twisted.internet import defer, reactor
-from twisted.internet.protocol import ProcessProtocol
-from twisted.internet.utils import getProcessOutputAndValue
-from twisted.trial.unittest import TestCase
 
-from tests.test_crd_e2e import CRD, KUBECTL, start_kapi
+from tests._e2e import OutputWaiter, ServerTestCase
+from tests.test_crd_e2e import CRD
 
 try:
     import kopf  # noqa: F401
@@ -53,49 +47,17 @@ spec:
 """
 
 
-class _Output(ProcessProtocol):
-    def __init__(self) -> None:
-        self.output = b""
-        self.ended: defer.Deferred = defer.Deferred()
-
-    def outReceived(self, data: bytes) -> None:
-        self.output += data
-
-    errReceived = outReceived
-
-    def processEnded(self, reason) -> None:
-        self.ended.callback(None)
-
-
-class KopfOperatorTests(TestCase):
-    timeout = 120
+class KopfOperatorTests(ServerTestCase):
 
     @defer.inlineCallbacks
     def setUp(self):
-        if KUBECTL is None:
-            raise self.skipTest("kubectl is not on PATH")
         if kopf is None:
             raise self.skipTest("kopf is not installed (pip install kopf)")
-        self.dir = tempfile.mkdtemp(prefix="kapi-kopf-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
-        self.top = yield start_kapi(self.dir)
-        self.addCleanup(self.top.stopService)
-        self.env = dict(os.environ, KUBECONFIG=os.path.join(self.dir, "admin.kubeconfig"),
-                        HOME=self.dir)
+        yield super().setUp()
 
-    def kubectl(self, *args: str, stdin: str = ""):
-        if stdin:
-            path = os.path.join(self.dir, "manifest.yaml")
-            with open(path, "w") as f:
-                f.write(stdin)
-            args = tuple(path if a == "-" else a for a in args)
-        return getProcessOutputAndValue(KUBECTL, args, env=self.env)
-
-    def start_operator(self) -> _Output:
-        path = os.path.join(self.dir, "crontab_operator.py")
-        with open(path, "w") as f:
-            f.write(OPERATOR)
-        proto = _Output()
+    def start_operator(self) -> OutputWaiter:
+        path = self.write("crontab_operator.py", OPERATOR)
+        proto = OutputWaiter()
         transport = reactor.spawnProcess(
             proto, sys.executable,
             [sys.executable, "-m", "kopf", "run", "--standalone", "--namespace=default",
@@ -114,20 +76,14 @@ class KopfOperatorTests(TestCase):
     @defer.inlineCallbacks
     def test_operator_patches_status_of_new_resource(self):
         """kopf sees a CronTab created and writes its status; the test reads it back."""
-        out, err, code = yield self.kubectl("apply", "-f", "-", stdin=CRD)
-        self.assertEqual(code, 0, err)
-        out, err, code = yield self.kubectl(
-            "wait", "--for", "condition=established", "--timeout=30s",
-            "crd/crontabs.stable.example.com")
-        self.assertEqual(code, 0, err)
+        yield self.apply_crd(CRD, "crontabs.stable.example.com")
         operator = self.start_operator()
-        out, err, code = yield self.kubectl("apply", "-f", "-", stdin=CRONTAB)
-        self.assertEqual(code, 0, err)
+        yield self.ok("apply", "-f", "-", stdin=CRONTAB)
         out, err, code = yield self.kubectl(
-            "wait", "--for=jsonpath={.status.phase}=Seen", "--timeout=60s", "ct/watched")
+            "wait", "--for=jsonpath={.status.phase}=Seen", "--timeout=60s", "ct/watched",
+            ok=False)
         self.assertEqual(code, 0, (err, operator.output.decode(errors="replace")[-3000:]))
-        out, err, code = yield self.kubectl("get", "ct", "watched", "-o", "json")
-        obj = json.loads(out)
+        obj = yield self.get_json("ct", "watched")
         self.assertEqual(obj["status"]["phase"], "Seen")
         self.assertEqual(obj["status"]["replicas"], 4)
         # kopf's own bookkeeping went through as well.

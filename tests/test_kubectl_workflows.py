@@ -6,18 +6,11 @@ apply of a changed Deployment, diff, edit, scale and every patch type.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
-import tempfile
 
-from twisted.internet import defer, reactor
-from twisted.internet.utils import getProcessOutputAndValue
-from twisted.trial.unittest import SkipTest, TestCase
+from twisted.internet import defer
 
-from kapi_twisted.testing import start_server
-
-KUBECTL = shutil.which("kubectl")
+from tests._e2e import ServerTestCase
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -49,39 +42,8 @@ def _deployment(app_image: str, env: dict) -> str:
     return DEPLOYMENT.format(app_image=app_image, env=lines)
 
 
-class KubectlWorkflowTests(TestCase):
+class KubectlWorkflowTests(ServerTestCase):
     timeout = 90
-
-    @defer.inlineCallbacks
-    def setUp(self):
-        if KUBECTL is None:
-            raise SkipTest("kubectl is not on PATH")
-        self.tmp = tempfile.mkdtemp(prefix="kapi-kubectl-")
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.server = yield start_server(reactor)
-        self.addCleanup(self.server.stop)
-
-    def kubectl(self, *args, **env_extra):
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": self.tmp,
-               "KUBECONFIG": self.server.kubeconfig, **env_extra}
-        return getProcessOutputAndValue(KUBECTL, list(args), env=env)
-
-    @defer.inlineCallbacks
-    def ok(self, *args, **env):
-        out, err, code = yield self.kubectl(*args, **env)
-        self.assertEqual(code, 0, f"kubectl {' '.join(args)}: {err.decode()}")
-        return out.decode()
-
-    def write(self, name, text):
-        path = os.path.join(self.tmp, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
-
-    @defer.inlineCallbacks
-    def get_json(self, *args):
-        out = yield self.ok("get", *args, "-o", "json")
-        return json.loads(out)
 
     @defer.inlineCallbacks
     def test_apply_changed_file_merges_containers(self):
@@ -89,9 +51,9 @@ class KubectlWorkflowTests(TestCase):
         first = self.write("v1.yaml", _deployment("nginx:1.25", {"A": "1", "B": "2", "C": "3"}))
         yield self.ok("apply", "-f", first)
         second = self.write("v2.yaml", _deployment("nginx:1.26", {"A": "1", "C": "3"}))
-        diff_out, _, diff_code = yield self.kubectl("diff", "-f", second)
+        diff_out, _, diff_code = yield self.kubectl("diff", "-f", second, ok=False)
         self.assertEqual(diff_code, 1, "diff exits 1 when the live object would change")
-        self.assertIn("nginx:1.26", diff_out.decode())
+        self.assertIn("nginx:1.26", diff_out)
         yield self.ok("apply", "-f", second)
         deploy = yield self.get_json("deployment", "web")
         app, sidecar = deploy["spec"]["template"]["spec"]["containers"]
@@ -100,7 +62,7 @@ class KubectlWorkflowTests(TestCase):
         self.assertEqual(sidecar["image"], "busybox:1.36")
         self.assertEqual(sidecar["env"], [{"name": "SIDE", "value": "car"}])
         self.assertEqual(deploy["metadata"]["generation"], 2)
-        _, _, unchanged = yield self.kubectl("diff", "-f", second)
+        _, _, unchanged = yield self.kubectl("diff", "-f", second, ok=False)
         self.assertEqual(unchanged, 0, "no difference after the apply")
 
     @defer.inlineCallbacks
@@ -148,7 +110,7 @@ class KubectlWorkflowTests(TestCase):
         self.assertEqual(deploy["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:2")
         out, err, code = yield self.kubectl(
             "patch", "deployment", "web", "--type=json",
-            "-p", '[{"op":"test","path":"/spec/replicas","value":99}]')
+            "-p", '[{"op":"test","path":"/spec/replicas","value":99}]', ok=False)
         self.assertNotEqual(code, 0)
-        self.assertIn(b"The request is invalid", err)
-        self.assertIn(b"test failed", err)
+        self.assertIn("The request is invalid", err)
+        self.assertIn("test failed", err)

@@ -6,38 +6,26 @@ request bodies that give a field twice.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 
-from twisted.internet import defer, reactor
-from twisted.internet.utils import getProcessOutputAndValue
-from twisted.trial.unittest import SkipTest, TestCase
+from twisted.internet import defer
 
-from kapi_twisted.testing import start_server
+from tests._e2e import KUBECTL, ServerTestCase
 
-KUBECTL = shutil.which("kubectl")
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
        "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
-JSON = {b"Content-Type": [b"application/json"]}
 
 
-class KubeletLessTests(TestCase):
+class KubeletLessTests(ServerTestCase):
     timeout = 60
+    needs_kubectl = False
 
     @defer.inlineCallbacks
     def setUp(self):
-        self.server = yield start_server(reactor)
-        self.addCleanup(self.server.stop)
+        yield super().setUp()
         self.client = self.server.http_client()
 
-    @defer.inlineCallbacks
     def post(self, path, body, query=""):
-        response = yield self.client.post(
-            self.server.url + path + query, json.dumps(body).encode() if isinstance(body, dict)
-            else body, headers=JSON)
-        content = yield response.content()
-        return response.code, json.loads(content), response.headers
+        return self.request_json("POST", path, body, query)
 
     @defer.inlineCallbacks
     def test_connect_subresources_refused_at_once(self):
@@ -63,16 +51,11 @@ class KubeletLessTests(TestCase):
     def test_kubectl_logs_fails_fast(self):
         """`kubectl logs` ends at once with the server's explanation."""
         if KUBECTL is None:
-            raise SkipTest("kubectl is not on PATH")
+            raise self.skipTest("kubectl is not on PATH")
         yield self.post("/api/v1/namespaces/default/pods", POD)
-        home = tempfile.mkdtemp(prefix="kapi-home-")
-        self.addCleanup(shutil.rmtree, home, True)
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": home,
-               "KUBECONFIG": self.server.kubeconfig}
-        out, err, code = yield getProcessOutputAndValue(
-            KUBECTL, ["logs", "p", "--request-timeout=10s"], env=env)
+        out, err, code = yield self.kubectl("logs", "p", "--request-timeout=10s", ok=False)
         self.assertNotEqual(code, 0)
-        self.assertIn(b"runs no kubelet", err)
+        self.assertIn("runs no kubelet", err)
 
     @defer.inlineCallbacks
     def test_duplicate_field_strict_is_400(self):
