@@ -1,14 +1,20 @@
 """
-The C{scale} subresource (deployments, replicasets, statefulsets,
-replicationcontrollers): an C{autoscaling/v1} C{Scale} computed from the
-object; writes change only the object's C{spec.replicas}, through the
-store's read-modify-write (C{store.patch}).
+The C{scale} subresource: an C{autoscaling/v1} C{Scale} computed from the
+object; writes change only the object's replica count, through the store's
+read-modify-write (C{store.patch}).
+
+Built-in workloads (deployments, replicasets, statefulsets,
+replicationcontrollers) keep it at C{spec.replicas} (L{WORKLOADS}); custom
+resources say where in their CRD and bring their own L{ScaleMapping}
+(L{kapi_twisted.apiextensions.scale}). Reading, checking and writing the
+Scale is the same for both.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Dict, List
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional
 
 from twisted.internet.defer import inlineCallbacks, returnValue
 
@@ -38,37 +44,66 @@ def _selector_string(selector: Any) -> str:
     return ",".join(sorted(terms))
 
 
-def scale_of(obj: dict) -> dict:
-    """The C{Scale} of a workload object."""
+def new_scale(obj: dict, spec_replicas: Any, status_replicas: Any,
+              selector: Optional[str]) -> dict:
+    """A C{Scale} for C{obj} (its identity in C{metadata}) with these values."""
     meta = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
     scale_meta = {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
                                         "creationTimestamp") if k in meta}
-    replicas = spec.get("replicas")
     scale: Dict[str, Any] = {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
         "metadata": scale_meta,
-        "spec": {"replicas": 1 if replicas is None else replicas},
-        "status": {"replicas": status.get("replicas", 0)},
+        "spec": {"replicas": spec_replicas},
+        "status": {"replicas": status_replicas},
     }
-    selector = _selector_string(spec.get("selector"))
     if selector:
         scale["status"]["selector"] = selector
     return scale
 
 
-def scale_updater(resource: str, name: str, group: str,
-                  change: Callable[[dict], dict]) -> Callable[[dict], dict]:
+def scale_of(obj: dict) -> dict:
+    """The C{Scale} of a workload object."""
+    spec = obj.get("spec") or {}
+    replicas = spec.get("replicas")
+    return new_scale(obj, 1 if replicas is None else replicas,
+                     (obj.get("status") or {}).get("replicas", 0),
+                     _selector_string(spec.get("selector")))
+
+
+def _set_spec_replicas(obj: dict, replicas: int) -> None:
+    obj.setdefault("spec", {})["replicas"] = replicas
+
+
+@dataclass(frozen=True)
+class ScaleMapping:
+    """
+    Where a kind keeps what its Scale shows.
+
+    @ivar read: the Scale of an object.
+    @ivar write: sets the replica count in (a copy of) an object.
+    @ivar apply_patch_as: the patch type a server-side apply of a Scale is
+        applied as (strategic merge for built-in kinds, merge for custom ones).
+    """
+
+    read: Callable[[dict], dict]
+    write: Callable[[dict, int], None]
+    apply_patch_as: str
+
+
+WORKLOADS = ScaleMapping(scale_of, _set_spec_replicas, patching.STRATEGIC_MERGE_PATCH)
+
+
+def scale_updater(resource: str, name: str, group: str, change: Callable[[dict], dict],
+                  mapping: ScaleMapping = WORKLOADS) -> Callable[[dict], dict]:
     """
     C{apply_patch} for C{store.patch}: C{change(current Scale) -> new Scale};
-    the object gets the new C{spec.replicas}. A C{resourceVersion} in the new
+    the object gets the new replica count. A C{resourceVersion} in the new
     Scale that differs from the object's is a 409 Conflict.
     """
 
     def update(current: dict) -> dict:
-        new_scale = change(scale_of(current))
+        new_scale = change(mapping.read(current))
         if not isinstance(new_scale, dict):
             raise apierrors.bad_request("the Scale must be an object")
         rv = (new_scale.get("metadata") or {}).get("resourceVersion")
@@ -81,15 +116,16 @@ def scale_updater(resource: str, name: str, group: str,
                 f"Invalid value: {replicas!r}: must be greater than or equal to 0")],
                 group="autoscaling")
         obj = copy.deepcopy(current)
-        obj.setdefault("spec", {})["replicas"] = replicas
+        mapping.write(obj, replicas)
         return obj
 
     return update
 
 
 @inlineCallbacks
-def serve(resource: Any, request: Any, route: Any, store: Any):
-    """GET, PUT or PATCH <workload>/<name>/scale (C{resource}: the handler)."""
+def serve(resource: Any, request: Any, route: Any, store: Any,
+          mapping: ScaleMapping = WORKLOADS):
+    """GET, PUT or PATCH <resource>/<name>/scale (C{resource}: the handler)."""
     query = opts.query_of(request)
     info = route.info
     output = resource._output(request, route.verb, query)
@@ -108,13 +144,13 @@ def serve(resource: Any, request: Any, route: Any, store: Any):
         else:
             kind = patching.patch_type(_header(request, b"content-type"))
             if kind == patching.APPLY_PATCH:
-                kind = patching.STRATEGIC_MERGE_PATCH
+                kind = mapping.apply_patch_as
             options = resource._write_options(request, query, "PatchOptions")
             patch = patching.decode_patch(kind, _read_body(request))
             change = patching.patch_function(kind, patch, "autoscaling", "v1", "Scale")
         result = yield store.patch(
             ctx, route.namespace, route.name,
-            scale_updater(info.plural, route.name, info.group, change), options)
+            scale_updater(info.plural, route.name, info.group, change, mapping), options)
         obj = result.as_object()
     resource._warn(request, ctx)
-    returnValue(_body(negotiation.encode(scale_of(obj), output), output))
+    returnValue(_body(negotiation.encode(mapping.read(obj), output), output))
