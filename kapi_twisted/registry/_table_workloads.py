@@ -8,7 +8,7 @@ over the JSON the server stores; every printer returns the full (wide) row.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from kapi_twisted.registry._table_format import (
     AGE,
@@ -251,34 +251,30 @@ REPLICASET_COLUMNS = _replica_columns(APPS + "ReplicaSetSpec", APPS + "ReplicaSe
 RC_COLUMNS = _replica_columns(CORE + "ReplicationControllerSpec", CORE + "ReplicationControllerStatus")
 
 
-def replicaset_cells(obj: Dict[str, Any], clock: Clock) -> List[Any]:
-    status = dig(obj, "status", default={})
-    names, images = _template_containers(obj, "spec", "template", "spec")
-    return [
-        name_of(obj),
-        _replicas(obj),
-        as_int(status.get("replicas")),
-        as_int(status.get("readyReplicas")),
-        age_of(obj, clock),
-        names,
-        images,
-        format_selector(dig(obj, "spec", "selector")),
-    ]
+def _replica_cells(
+    selector_text: Callable[[Any], str],
+) -> Callable[[Dict[str, Any], Clock], List[Any]]:
+    """ReplicaSets and ReplicationControllers print alike but for their selector's type."""
+
+    def cells(obj: Dict[str, Any], clock: Clock) -> List[Any]:
+        status = dig(obj, "status", default={})
+        names, images = _template_containers(obj, "spec", "template", "spec")
+        return [
+            name_of(obj),
+            _replicas(obj),
+            as_int(status.get("replicas")),
+            as_int(status.get("readyReplicas")),
+            age_of(obj, clock),
+            names,
+            images,
+            selector_text(dig(obj, "spec", "selector")),
+        ]
+
+    return cells
 
 
-def rc_cells(obj: Dict[str, Any], clock: Clock) -> List[Any]:
-    status = dig(obj, "status", default={})
-    names, images = _template_containers(obj, "spec", "template", "spec")
-    return [
-        name_of(obj),
-        _replicas(obj),
-        as_int(status.get("replicas")),
-        as_int(status.get("readyReplicas")),
-        age_of(obj, clock),
-        names,
-        images,
-        format_labels(dig(obj, "spec", "selector")),
-    ]
+replicaset_cells = _replica_cells(format_selector)  # a LabelSelector
+rc_cells = _replica_cells(format_labels)  # a plain label map
 
 
 STATEFULSET_COLUMNS = [
