@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
-from typing import Iterable, Optional, Set
+from typing import Any, Iterable, Optional, Set, Tuple, Type
 
 __all__ = ["AllocationError", "RangeFull", "AlreadyAllocated", "NotInRange",
            "IPAllocator", "PortAllocator", "DEFAULT_SERVICE_CIDR", "DEFAULT_NODE_PORT_RANGE"]
@@ -85,11 +85,75 @@ def _range_offset(size: int, minimum: int, maximum: int, step: int) -> int:
     return min(size // step, maximum)
 
 
-class IPAllocator:
+class _RangeAllocator:
+    """
+    What IP and port ranges share: slots in a L{_Bitmap}, handed out in
+    kube's order or on request. Subclasses map values to slots (C{_index},
+    raising L{NotInRange}) and back (C{_value}).
+    """
+
+    _bits: _Bitmap
+    _what = ""  # in kube's "provided ... is already allocated"
+    # Errors of C{_index} that mean "not one of ours" to release and rebuild.
+    _foreign: Tuple[Type[Exception], ...] = (NotInRange,)
+
+    def _index(self, value: Any) -> int:
+        raise NotImplementedError
+
+    def _value(self, index: int) -> Any:
+        raise NotImplementedError
+
+    def allocate(self, requested: Any = None, dry_run: bool = False) -> Any:
+        """The requested value, or a free one when None. Raises L{AllocationError}."""
+        if requested:
+            index = self._index(requested)
+            if index in self._bits.used:
+                raise AlreadyAllocated(self._what)
+        else:
+            found = self._bits.next_free()
+            if found is None:
+                raise RangeFull()
+            index = found
+        if not dry_run:
+            self._bits.used.add(index)
+        return self._value(index)
+
+    def release(self, value: Any) -> None:
+        """Free C{value} (unknown or foreign values are ignored)."""
+        try:
+            self._bits.used.discard(self._index(value))
+        except self._foreign:
+            pass
+
+    def is_allocated(self, value: Any) -> bool:
+        try:
+            return self._index(value) in self._bits.used
+        except NotInRange:
+            return False
+
+    def rebuild(self, existing: Iterable[Any]) -> None:
+        """Forget everything, then mark C{existing} (those in range) as used."""
+        self._bits.used.clear()
+        for value in existing:
+            try:
+                self._bits.used.add(self._index(value))
+            except self._foreign:
+                continue
+
+    def free(self) -> int:
+        return self._bits.free()
+
+    def used(self) -> int:
+        return len(self._bits.used)
+
+
+class IPAllocator(_RangeAllocator):
     """
     Addresses of one service CIDR. The first usable address (the
     C{kubernetes} Service's) is only given on request.
     """
+
+    _what = "IP"
 
     def __init__(self, cidr: str = DEFAULT_SERVICE_CIDR,
                  rng: Optional[random.Random] = None) -> None:
@@ -120,7 +184,7 @@ class IPAllocator:
         return (f"the provided IP ({ip}) is not in the valid range. "
                 f"The range of valid IPs is {self.cidr}")
 
-    def _ip(self, index: int) -> str:
+    def _value(self, index: int) -> str:
         return str(ipaddress.ip_address(self._base + index))
 
     def contains(self, ip: str) -> bool:
@@ -130,52 +194,12 @@ class IPAllocator:
             return False
         return True
 
-    def allocate(self, requested: Optional[str] = None, dry_run: bool = False) -> str:
-        """The requested address, or a free one when None. Raises L{AllocationError}."""
-        if requested:
-            index = self._index(requested)
-            if index in self._bits.used:
-                raise AlreadyAllocated("IP")
-        else:
-            found = self._bits.next_free()
-            if found is None:
-                raise RangeFull()
-            index = found
-        if not dry_run:
-            self._bits.used.add(index)
-        return self._ip(index)
 
-    def release(self, ip: str) -> None:
-        """Free C{ip} (unknown or foreign addresses are ignored)."""
-        try:
-            self._bits.used.discard(self._index(ip))
-        except NotInRange:
-            pass
-
-    def is_allocated(self, ip: str) -> bool:
-        try:
-            return self._index(ip) in self._bits.used
-        except NotInRange:
-            return False
-
-    def rebuild(self, existing_ips: Iterable[str]) -> None:
-        """Forget everything, then mark C{existing_ips} (those in range) as used."""
-        self._bits.used.clear()
-        for ip in existing_ips:
-            try:
-                self._bits.used.add(self._index(ip))
-            except NotInRange:
-                continue
-
-    def free(self) -> int:
-        return self._bits.free()
-
-    def used(self) -> int:
-        return len(self._bits.used)
-
-
-class PortAllocator:
+class PortAllocator(_RangeAllocator):
     """NodePorts of C{--service-node-port-range} (C{"30000-32767"})."""
+
+    _what = "port"
+    _foreign = (NotInRange, TypeError, ValueError)
 
     def __init__(self, port_range: str = DEFAULT_NODE_PORT_RANGE,
                  rng: Optional[random.Random] = None) -> None:
@@ -197,43 +221,5 @@ class PortAllocator:
                              f"The range of valid ports is {self.range}")
         return index
 
-    def allocate(self, requested: Optional[int] = None, dry_run: bool = False) -> int:
-        """The requested port, or a free one when None. Raises L{AllocationError}."""
-        if requested:
-            index = self._index(requested)
-            if index in self._bits.used:
-                raise AlreadyAllocated("port")
-        else:
-            found = self._bits.next_free()
-            if found is None:
-                raise RangeFull()
-            index = found
-        if not dry_run:
-            self._bits.used.add(index)
+    def _value(self, index: int) -> int:
         return self.base + index
-
-    def release(self, port: int) -> None:
-        try:
-            self._bits.used.discard(self._index(port))
-        except (NotInRange, TypeError, ValueError):
-            pass
-
-    def is_allocated(self, port: int) -> bool:
-        try:
-            return self._index(port) in self._bits.used
-        except NotInRange:
-            return False
-
-    def rebuild(self, existing_ports: Iterable[int]) -> None:
-        self._bits.used.clear()
-        for port in existing_ports:
-            try:
-                self._bits.used.add(self._index(port))
-            except (NotInRange, TypeError, ValueError):
-                continue
-
-    def free(self) -> int:
-        return self._bits.free()
-
-    def used(self) -> int:
-        return len(self._bits.used)
