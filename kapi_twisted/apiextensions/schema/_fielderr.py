@@ -160,17 +160,9 @@ def go_value(v: Any) -> str:
     C{%#v} for maps and slices, C{"null"} for nil."""
     if v is None:
         return '"null"'
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return go_float(v)
-    if isinstance(v, str):
-        return go_quote(v)
     if hasattr(v, "go_repr"):
         return v.go_repr()
-    return go_sharp_v(v)
+    return go_sharp_v(v)  # the same as %v and %q for scalars
 
 
 def go_sharp_v(v: Any) -> str:

@@ -12,7 +12,7 @@ C{additionalProperties} of the node itself.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 try:  # RE2 has Go's regexp syntax; the stdlib is the fallback.
     import re2 as _re2
@@ -212,3 +212,28 @@ def compile_node(raw: Any, is_root: bool = False) -> Node:
         below.append(n.items)
     n.has_rules_below = bool(n.rules) or any(c.has_rules_below for c in below)
     return n
+
+
+_ABSENT = object()
+
+
+def _map_key(item: dict, keys: List[str]) -> tuple:
+    return tuple((type(item.get(k)).__name__, repr(item.get(k, _ABSENT))) for k in keys)
+
+
+def correlate_items(node: Node, data: list, old: Any, missing: Any) -> list:
+    """
+    For a list-map (C{x-kubernetes-list-type: map}), the old item each new
+    item corresponds to by its map keys (C{missing} where none does); an
+    empty list where items do not correlate (other list types, no old list).
+    Ratcheting validation and CEL transition rules compare with these.
+    """
+    if node.list_type != "map" or not isinstance(old, list) or not node.list_map_keys:
+        return []
+    keys = node.list_map_keys
+    by_key = {}
+    for o in old:
+        if isinstance(o, dict):
+            by_key[_map_key(o, keys)] = o
+    return [by_key.get(_map_key(v, keys), missing) if isinstance(v, dict) else missing
+            for v in data]

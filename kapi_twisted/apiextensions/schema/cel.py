@@ -42,7 +42,7 @@ from . import _fielderr as fe
 from ._cellib import FUNCTIONS, Optional_
 from ._celvalues import escape, to_cel
 from ._fieldpath import find_field, resolve_field_path
-from ._nodes import Node
+from ._nodes import Node, correlate_items
 
 __all__ = [
     "CompiledRule", "compile_node_rules", "validate_rules", "rule_compile_errors",
@@ -348,20 +348,9 @@ def _walk(x: Any, node: Node, path: str, old: Any, errs: List[dict], state: dict
             if sub is not None and sub.has_rules_below:
                 _walk(v, sub, child, old_map.get(k) if old_map else None, errs, state, unchanged)
     elif isinstance(x, list) and node.items is not None and node.items.has_rules_below:
-        olds = _correlate(node, x, old)
+        olds = correlate_items(node, x, old, None)
         for i, v in enumerate(x):
             _walk(v, node.items, fe.index(path, i), olds[i] if olds else None, errs, state, unchanged)
-
-
-def _correlate(node: Node, x: list, old: Any) -> list:
-    if node.list_type != "map" or not isinstance(old, list) or not node.list_map_keys:
-        return []
-    keys = node.list_map_keys
-    by_key = {}
-    for o in old:
-        if isinstance(o, dict):
-            by_key[tuple(repr(o.get(k)) for k in keys)] = o
-    return [by_key.get(tuple(repr(v.get(k)) for k in keys)) if isinstance(v, dict) else None for v in x]
 
 
 def _eval_node(x: Any, node: Node, path: str, old: Any, unchanged: bool, errs: List[dict],

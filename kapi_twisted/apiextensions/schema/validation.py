@@ -31,7 +31,7 @@ from kapi_twisted.registry import validation as metavalidation
 
 from . import _fielderr as fe
 from ._formats import check_format
-from ._nodes import NO_DEFAULT, Node, PatternError
+from ._nodes import NO_DEFAULT, Node, PatternError, correlate_items
 
 __all__ = ["validate_openapi", "validate_embedded", "validate_list_types", "MISSING"]
 
@@ -111,7 +111,7 @@ def _validate(data: Any, node: Node, name: str, errs: List[dict], old: Any) -> N
     elif jtype == "array":
         items = node.items
         if items is not None:
-            olds = _correlate_items(node, data, old)
+            olds = correlate_items(node, data, old, MISSING)
             for i, v in enumerate(data):
                 _validate(v, items, f"{name}[{i}]", errs, olds[i] if olds else MISSING)
         n = len(data)
@@ -303,22 +303,6 @@ def _check_object(data: dict, node: Node, name: str, errs: List[dict], old: Any)
     for k in node.required:
         if k not in data:
             errs.append(fe.required(_cause_path(f"{name}.{k}")))
-
-
-def _correlate_items(node: Node, data: list, old: Any) -> list:
-    """Old items matched to new ones by list-map keys (others do not correlate)."""
-    if node.list_type != "map" or not isinstance(old, list) or not node.list_map_keys:
-        return []
-    keys = node.list_map_keys
-    by_key = {}
-    for o in old:
-        if isinstance(o, dict):
-            by_key[_map_key(o, keys)] = o
-    return [by_key.get(_map_key(v, keys), MISSING) if isinstance(v, dict) else MISSING for v in data]
-
-
-def _map_key(item: dict, keys: List[str]) -> tuple:
-    return tuple((type(item.get(k)).__name__, repr(item.get(k, MISSING))) for k in keys)
 
 
 # --- embedded resources (schema/objectmeta/validation.go) ---------------------------------
