@@ -5,33 +5,18 @@ chain, post-start hooks and health checks aggregated along it.
 
 from __future__ import annotations
 
-from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import Resource, getChildForRequest
 from twisted.web.test.requesthelper import DummyRequest
 
 from kapi_twisted.server.delegation import Router
-from kapi_twisted.server.generic import GenericAPIServer, HealthCheck, HookError
-from kapi_twisted.server.lifecycle import LifecycleSignals
-from kapi_twisted.server.responses import APIResource, Response
-
-
-class _Text(APIResource):
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def handle(self, request):
-        return Response(self.text.encode(), 200, "text/plain")
+from kapi_twisted.server.generic import HealthCheck, HookError
+from tests.test_healthz import _Text, make_chain
 
 
 def _chain():
-    lifecycle = LifecycleSignals()
-    clock = Clock()
-    apiext = GenericAPIServer("apiextensions-apiserver", None, lifecycle, clock)
-    kube = GenericAPIServer("kube-apiserver", apiext, lifecycle, clock)
-    aggregator = GenericAPIServer("kube-aggregator", kube, lifecycle, clock)
-    return lifecycle, apiext, kube, aggregator
+    lifecycle, servers = make_chain()
+    return (lifecycle, *servers)
 
 
 def _get(root: Resource, path: str) -> DummyRequest:
