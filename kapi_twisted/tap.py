@@ -5,7 +5,7 @@ C{makeService}: C{twistd kapi --port ssl:6443}.
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any
 
 from twisted.application.service import IService
 from twisted.python import usage

@@ -11,7 +11,7 @@ import datetime
 import ipaddress
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from cryptography import x509
