@@ -485,7 +485,7 @@ class _Stream:
         else:
             try:
                 self.connection.conn.end_stream(self.stream_id)
-            except h2.exceptions.StreamClosedError:
+            except h2.exceptions.ProtocolError:  # stream or connection closed
                 pass
             self.connection._changed()
         self._finish()
@@ -498,7 +498,7 @@ class _Stream:
             return
         try:
             self.connection.conn.reset_stream(self.stream_id, _ERR.CANCEL)
-        except h2.exceptions.StreamClosedError:
+        except h2.exceptions.ProtocolError:  # stream or connection closed
             pass
         self._finish()
         self.request.connectionLost(Failure(ConnectionLost("stream aborted")))
@@ -520,7 +520,9 @@ class _Stream:
         block, self._headers = self._headers, None
         try:
             self.connection.conn.send_headers(self.stream_id, block, end_stream=end_stream)
-        except h2.exceptions.StreamClosedError:
+        except h2.exceptions.ProtocolError:
+            # The stream is closed, or the whole connection is (the peer's
+            # GOAWAY): nothing more can go out on it.
             self._finish()
             return
         self.connection._changed()
@@ -552,7 +554,7 @@ class _Stream:
                     self._pending.pop(0)
                 last = self._ended and not self._pending
                 conn.send_data(self.stream_id, chunk, end_stream=last)
-        except h2.exceptions.StreamClosedError:
+        except h2.exceptions.ProtocolError:  # stream or connection closed
             self._finish()
             return
         connection._changed()
