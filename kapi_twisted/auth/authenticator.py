@@ -1,8 +1,9 @@
 """
 The request authenticator of one server process, built from its flags the
 way kube-apiserver's C{BuiltInAuthenticationOptions.ToAuthenticationConfig}
-does: client certificates, then static bearer tokens, with anonymous access
-restricted to the public health and version paths.
+does: client certificates, static bearer tokens, then service-account tokens
+(which need the stores: L{ServiceAccountAuthenticator.use_stores}), with
+anonymous access restricted to the public health and version paths.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Optional
 
 from kapi_twisted.auth.anonymous import AnonymousAuthenticator
 from kapi_twisted.auth.clientcert import ClientCertAuthenticator
+from kapi_twisted.auth.serviceaccount import ServiceAccountAuthenticator, ServiceAccountTokens
 from kapi_twisted.auth.tokenfile import TokenFileAuthenticator, TokenFileError
 from kapi_twisted.auth.union import UnionAuthenticator
 
@@ -34,4 +36,14 @@ def build_authenticator(config: Any, clock: Optional[Any] = None) -> UnionAuthen
             authenticators.append(TokenFileAuthenticator.from_file(config.token_auth_file))
         except TokenFileError as e:
             raise ConfigError(f"--token-auth-file: {e}") from None
+    authenticators.append(
+        ServiceAccountAuthenticator(ServiceAccountTokens.from_config(config), clock))
     return UnionAuthenticator(authenticators, AnonymousAuthenticator())
+
+
+def service_account_authenticator(authenticator: Any) -> Optional[ServiceAccountAuthenticator]:
+    """The L{ServiceAccountAuthenticator} inside C{authenticator} (a union), if any."""
+    for candidate in getattr(authenticator, "authenticators", [authenticator]):
+        if isinstance(candidate, ServiceAccountAuthenticator):
+            return candidate
+    return None

@@ -1,6 +1,8 @@
 """
 The create-only review resources kubectl and controllers ask questions
-with: C{selfsubjectreviews} (C{kubectl auth whoami}), and the access reviews
+with: C{selfsubjectreviews} (C{kubectl auth whoami}), C{tokenreviews} (is
+this bearer token valid, and whose is it: answered by the server's own
+authenticators once L{TokenReviewStore.use_reviewer} is called), and the access reviews
 (C{kubectl auth can-i}: C{selfsubjectaccessreviews}, also
 C{selfsubjectrulesreviews}, C{subjectaccessreviews},
 C{localsubjectaccessreviews}). They are never stored: C{create} answers the
@@ -71,6 +73,41 @@ class ReviewStore:
     get = list = watch = update = patch = delete = delete_collection = _not_supported
 
 
+class TokenReviewStore(ReviewStore):
+    """
+    C{authentication.k8s.io/v1 tokenreviews}: the token is reviewed by a
+    L{kapi_twisted.auth.TokenReviewer}; without one (not wired yet) the
+    review is answered with an empty status, as kube-apiserver answers
+    when it has no token authenticator.
+    """
+
+    def __init__(self, info: ResourceInfo) -> None:
+        super().__init__(info, self._review_token)
+        self.reviewer: Any = None
+
+    def use_reviewer(self, reviewer: Any) -> None:
+        self.reviewer = reviewer
+
+    def _review_token(self, ctx: Any, obj: dict) -> dict:
+        spec = obj.get("spec") or {}
+        token = spec.get("token") or ""
+        if not isinstance(token, str) or not token:
+            raise apierrors.bad_request("token is required for TokenReview in authentication")
+        status: Dict[str, Any] = {"user": {}}
+        if self.reviewer is None:
+            return status
+        audiences = [a for a in spec.get("audiences") or [] if isinstance(a, str)]
+        result = self.reviewer.review(token, audiences)
+        if result.user is not None:
+            status["authenticated"] = True
+            status["user"] = _user_info(result.user)
+            if result.audiences:
+                status["audiences"] = list(result.audiences)
+        if result.error:
+            status["error"] = result.error
+        return status
+
+
 def review_stores(authorize: Optional[Authorize] = None) -> Dict[Tuple[str, str, str], Any]:
     """The review resources' stores, keyed like the generic stores."""
     authorize = authorize or always_allow
@@ -109,4 +146,7 @@ def review_stores(authorize: Optional[Authorize] = None) -> Dict[Tuple[str, str,
         info = lookup(*key)
         if info is not None:
             stores[key] = ReviewStore(info, review)
+    info = lookup("authentication.k8s.io", "v1", "tokenreviews")
+    if info is not None:
+        stores[("authentication.k8s.io", "v1", "tokenreviews")] = TokenReviewStore(info)
     return stores

@@ -165,6 +165,10 @@ class GroupVersionResource(APIResource):
         store = self.stores.get(route.info.plural)
         if store is not None and route.subresource == "scale":
             return self._scale(request, route, store)
+        if store is not None and route.subresource == "token" and route.verb == "create":
+            from kapi_twisted.endpoints import serviceaccounttoken
+
+            return serviceaccounttoken.serve(self, request, route, store)
         pods = self.stores.get("pods")
         if pods is not None and route.verb == "create" and (
                 (route.info.plural, route.subresource) in (

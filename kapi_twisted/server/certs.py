@@ -177,6 +177,45 @@ def write_admin_kubeconfig(config: Any, url: str) -> str:
     return path
 
 
+SERVICE_ACCOUNT_KEY = "sa.key"
+SERVICE_ACCOUNT_PUBLIC_KEY = "sa.pub"
+
+
+def ensure_service_account_key(cert_dir: str) -> ec.EllipticCurvePrivateKey:
+    """
+    The key service-account tokens are signed with (kube-apiserver's
+    C{--service-account-signing-key-file}): C{<cert-dir>/sa.key} (PKCS#8,
+    0600) with its public half in C{sa.pub}, generated the first time and
+    reused afterwards, so tokens stay valid across restarts.
+    """
+    key_file = os.path.join(cert_dir, SERVICE_ACCOUNT_KEY)
+    pub_file = os.path.join(cert_dir, SERVICE_ACCOUNT_PUBLIC_KEY)
+    key: Any = None
+    try:
+        with open(key_file, "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), password=None)
+    except (OSError, ValueError, TypeError):
+        key = None
+    if not (isinstance(key, ec.EllipticCurvePrivateKey)
+            and isinstance(key.curve, ec.SECP256R1)):
+        os.makedirs(cert_dir, mode=0o700, exist_ok=True)
+        key = _new_key()
+        _atomic_write(key_file, key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()), 0o600)
+        log.info("Generated a service-account signing key in {dir}", dir=cert_dir)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    try:
+        with open(pub_file, "rb") as f:
+            current = f.read()
+    except OSError:
+        current = b""
+    if current != public:
+        _atomic_write(pub_file, public, 0o644)
+    return key
+
+
 # -- generation ---------------------------------------------------------------
 
 
