@@ -12,7 +12,6 @@ Objects live at C{/registry/apiextensions.k8s.io/customresourcedefinitions/<name
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Dict, List, Optional
 
 from kapi_twisted.apis import registry as apis_registry
@@ -109,7 +108,3 @@ class CRDStore(GenericStore):
 def build_crd_store(storage: Any, clock: Any = None, prefix: str = "/registry") -> CRDStore:
     info = crd_info()
     return CRDStore(info, storage, CRDStrategy(info), clock, prefix)
-
-
-def copy_crd(crd: Dict[str, Any]) -> Dict[str, Any]:
-    return copy.deepcopy(crd)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from kapi_twisted import apierrors
-from kapi_twisted.apierrors import APIError
 
 from . import validation as v
 
@@ -274,12 +273,3 @@ def parse_label_selector(text: str) -> LabelSelector:
         return LabelSelector(_Parser(text).parse())
     except SelectorError as e:
         raise apierrors.bad_request(str(e))
-
-
-def selector_error(text: str) -> Optional[APIError]:
-    """The 400 for a malformed selector, or None."""
-    try:
-        parse_label_selector(text)
-    except APIError as e:
-        return e
-    return None

@@ -67,11 +67,6 @@ def _first(query: Mapping[str, Sequence[str]], key: str) -> Optional[str]:
     return values[0] if values else None
 
 
-def _truthy(value: Optional[str]) -> bool:
-    """Go's C{strconv.ParseBool}: 1, t, T, TRUE, true, True."""
-    return value in ("1", "t", "T", "TRUE", "true", "True")
-
-
 def parse_request_info(
     method: str, path: str, query: Optional[Mapping[str, Sequence[str]]] = None
 ) -> RequestInfo:

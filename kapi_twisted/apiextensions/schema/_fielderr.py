@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from decimal import Decimal
-from typing import Any, Iterable, List, Optional
+from typing import Any, Iterable, List
 
 from kapi_twisted.apierrors import (
     FIELD_VALUE_DUPLICATE,
@@ -203,7 +203,3 @@ class GoStrings:
 def go_json(v: Any) -> str:
     """C{json.Marshal} output (compact), as used for non-string enum values."""
     return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
-
-
-def omit_if_none(v: Optional[Any]) -> Any:
-    return OMIT if v is None else v

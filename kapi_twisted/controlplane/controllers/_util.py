@@ -25,10 +25,6 @@ def write_options() -> WriteOptions:
     return WriteOptions(field_manager=FIELD_MANAGER)
 
 
-def is_status(error: Any, code: int) -> bool:
-    return isinstance(error, APIError) and error.code == code
-
-
 def has_cause(error: Any, cause: str) -> bool:
     if not isinstance(error, APIError):
         return False

@@ -9,7 +9,7 @@ struct, never nil).
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, Optional
 
 JSON = Dict[str, Any]
 
@@ -70,8 +70,3 @@ def default_int(obj: JSON, key: str, value: int) -> None:
 def spec_of(obj: JSON) -> JSON:
     """C{obj.spec}, made when missing (spec is a Go struct)."""
     return child(obj, "spec", create=True)  # type: ignore[return-value]
-
-
-def list_of(obj: JSON, key: str) -> List[Any]:
-    value = obj.get(key)
-    return value if isinstance(value, list) else []

@@ -78,10 +78,6 @@ def replica_set(obj: JSON) -> None:
     _template(spec)
 
 
-def controller_revision(obj: JSON) -> None:
-    """Nothing to default (data is raw)."""
-
-
 DEFAULTERS: Dict[str, Callable[[JSON], None]] = {
     "Deployment": deployment,
     "DaemonSet": daemon_set,
