@@ -65,6 +65,8 @@ def prune(group: str, version: str, kind: str, obj: Any) -> List[str]:
 
 
 def _prune(schema: Dict[str, Any], value: Any, path: str, removed: List[str]) -> None:
+    # Only objects and arrays can hold unknown fields: scalars are not
+    # visited, and a member's path is only built when it is needed.
     schema = openapi.resolve(schema)
     if schema.get("x-kubernetes-preserve-unknown-fields"):
         return
@@ -72,22 +74,26 @@ def _prune(schema: Dict[str, Any], value: Any, path: str, removed: List[str]) ->
         props = schema.get("properties")
         if props is not None:
             for key in list(value):
-                child = "%s.%s" % (path, key) if path else key
-                if key in props:
-                    _prune(props[key], value[key], child, removed)
-                else:
+                sub = props.get(key)
+                if sub is None:
                     del value[key]
-                    removed.append(child)
+                    removed.append("%s.%s" % (path, key) if path else key)
+                else:
+                    child = value[key]
+                    if isinstance(child, (dict, list)):
+                        _prune(sub, child, "%s.%s" % (path, key) if path else key, removed)
             return
         extra = schema.get("additionalProperties")
         if isinstance(extra, dict):
-            for key, sub in value.items():
-                _prune(extra, sub, "%s.%s" % (path, key) if path else key, removed)
+            for key, child in value.items():
+                if isinstance(child, (dict, list)):
+                    _prune(extra, child, "%s.%s" % (path, key) if path else key, removed)
     elif isinstance(value, list):
         items = schema.get("items")
         if isinstance(items, dict):
-            for i, sub in enumerate(value):
-                _prune(items, sub, "%s[%d]" % (path, i), removed)
+            for i, child in enumerate(value):
+                if isinstance(child, (dict, list)):
+                    _prune(items, child, "%s[%d]" % (path, i), removed)
 
 
 def copy_json(value: Any) -> Any:
