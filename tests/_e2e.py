@@ -38,11 +38,15 @@ def run_kubectl(env: Dict[str, str], *args: str) -> defer.Deferred:
 
 
 class OutputWaiter(ProcessProtocol):
-    """Collects a child's stdout and stderr; C{wait_for} fires once a needle shows."""
+    """
+    Collects a child's stdout (and with C{stderr}, its stderr too);
+    C{wait_for} fires once a needle shows.
+    """
 
-    def __init__(self, timeout: float = 30) -> None:
+    def __init__(self, timeout: float = 30, stderr: bool = False) -> None:
         self.output = b""
         self.timeout = timeout
+        self.stderr = stderr
         self.ended: defer.Deferred = defer.Deferred()
         self._waiting: List[Tuple[bytes, defer.Deferred]] = []
 
@@ -53,7 +57,9 @@ class OutputWaiter(ProcessProtocol):
                 self._waiting.remove((needle, d))
                 d.callback(self.output)
 
-    errReceived = outReceived
+    def errReceived(self, data: bytes) -> None:
+        if self.stderr:
+            self.outReceived(data)
 
     def wait_for(self, needle: bytes) -> defer.Deferred:
         d: defer.Deferred = defer.Deferred()

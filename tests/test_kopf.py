@@ -57,7 +57,7 @@ class KopfOperatorTests(ServerTestCase):
 
     def start_operator(self) -> OutputWaiter:
         path = self.write("crontab_operator.py", OPERATOR)
-        proto = OutputWaiter()
+        proto = OutputWaiter(stderr=True)
         transport = reactor.spawnProcess(
             proto, sys.executable,
             [sys.executable, "-m", "kopf", "run", "--standalone", "--namespace=default",

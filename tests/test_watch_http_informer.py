@@ -7,13 +7,10 @@ order, including across a restart of the server on the embedded store.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 
 from twisted.internet import defer, threads
-from twisted.trial.unittest import TestCase
 
-from tests.test_endpoints_e2e import _store_available, start_kapi
+from tests._e2e import ServerTestCase
 
 
 def _client(kubeconfig: str):
@@ -45,26 +42,16 @@ def _watch_from(v1, rv: str):
     return seen
 
 
-class InformerTests(TestCase):
-    timeout = 120
+class InformerTests(ServerTestCase):
+    needs_kubectl = False
 
-    def setUp(self):
-        if not _store_available():
-            raise self.skipTest("the generic store (kapi_twisted.registry.store) is not importable")
-        self.dir = tempfile.mkdtemp(prefix="kapi-informer-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
-        self.data = os.path.join(self.dir, "data")
-
-    @defer.inlineCallbacks
-    def start(self, backend: str = "sqlite"):
-        top, config = yield start_kapi(self.data, storage_backend=backend)
-        return top, os.path.join(config.data_dir, "admin.kubeconfig")
+    def settings(self):
+        return {"data_dir": os.path.join(self.dir, "data"), "storage_backend": "sqlite"}
 
     @defer.inlineCallbacks
     def test_list_then_watch_across_restart(self):
         """Writes after the list's resourceVersion arrive once each, in order, before and after a restart."""
-        top, kubeconfig = yield self.start()
-        v1 = _client(kubeconfig)
+        v1 = _client(self.server.kubeconfig)
         yield threads.deferToThread(_create, v1, ["a0", "a1"])
         listed = yield threads.deferToThread(v1.list_namespaced_config_map, "default")
         rv = listed.metadata.resource_version
@@ -75,11 +62,10 @@ class InformerTests(TestCase):
         self.assertEqual([(t, n) for t, n, _ in seen],
                          [("ADDED", "b0"), ("ADDED", "b1"), ("ADDED", "b2")])
         last_rv = seen[-1][2]
-        yield top.stopService()
+        yield self.server.stop()
 
-        top, kubeconfig = yield self.start()
-        self.addCleanup(top.stopService)
-        v1 = _client(kubeconfig)
+        yield self.start_server(**self.settings())
+        v1 = _client(self.server.kubeconfig)
         yield threads.deferToThread(_create, v1, ["c0"])
         yield threads.deferToThread(v1.delete_namespaced_config_map, "b1", "default")
         seen = yield threads.deferToThread(_watch_from, v1, last_rv)
