@@ -314,20 +314,35 @@ class Etcd3Storage:
 
         return d.addCallback(done)
 
-    def update(self, key: str, value: bytes, expected_revision: int) -> Deferred:
+    def _if_unchanged(self, key: str, expected_revision: int, request: dict) -> Deferred:
+        """
+        Run C{request} only while C{key} is at C{expected_revision}; fires
+        with the transaction's response, or fails with L{KeyNotFoundError}
+        (the key is gone) or L{ConflictError} (it has moved on).
+        """
         k = key64(key)
         d = self._txn(
             {"target": "MOD", "key": k, "mod_revision": str(expected_revision), "result": "EQUAL"},
-            {"request_put": {"key": k, "value": b64(value), "prev_kv": True}},
+            request,
             key,
         )
 
-        def done(response):
+        def checked(response):
             if not response.get("succeeded"):
                 current = self._current_of(response)
                 if current is None:
                     raise KeyNotFoundError(key)
                 raise ConflictError(key, current)
+            return response
+
+        return d.addCallback(checked)
+
+    def update(self, key: str, value: bytes, expected_revision: int) -> Deferred:
+        d = self._if_unchanged(
+            key, expected_revision,
+            {"request_put": {"key": key64(key), "value": b64(value), "prev_kv": True}})
+
+        def done(response):
             put = (response.get("responses") or [{}])[0].get("response_put", {})
             prev = put.get("prev_kv") or {}
             return KeyValue(key, value, revision_of(response), int(prev.get("create_revision", 0)))
@@ -347,18 +362,10 @@ class Etcd3Storage:
                 return KeyValue(key, kv.value, revision_of(response), kv.create_revision)
 
             return d.addCallback(deleted)
-        d = self._txn(
-            {"target": "MOD", "key": k, "mod_revision": str(expected_revision), "result": "EQUAL"},
-            {"request_delete_range": {"key": k, "prev_kv": True}},
-            key,
-        )
+        d = self._if_unchanged(key, expected_revision,
+                               {"request_delete_range": {"key": k, "prev_kv": True}})
 
         def done(response):
-            if not response.get("succeeded"):
-                current = self._current_of(response)
-                if current is None:
-                    raise KeyNotFoundError(key)
-                raise ConflictError(key, current)
             dr = (response.get("responses") or [{}])[0].get("response_delete_range", {})
             prev = (dr.get("prev_kvs") or [None])[0]
             if prev is None:
