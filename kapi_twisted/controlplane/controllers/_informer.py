@@ -288,7 +288,7 @@ class InformerSet:
         self.refresh()
         for informer in self.informers.values():
             informer.start()
-        return gatherResults([_relay(i.synced) for i in self.informers.values()])
+        return gatherResults([_util.relay(i.synced) for i in self.informers.values()])
 
     def _schedule_refresh(self) -> None:
         def tick() -> None:
@@ -308,16 +308,6 @@ class InformerSet:
             self._refresh_call.cancel()
         return gatherResults([i.stop() for i in self.informers.values()])
 
-
-def _relay(d: Deferred) -> Deferred:
-    out: Deferred = Deferred()
-
-    def fire(result: Any) -> Any:
-        out.callback(None)
-        return result
-
-    d.addBoth(fire)
-    return out
 
 
 def custom_resource_stores(serving: Any) -> List[Any]:

@@ -1,9 +1,11 @@
-"""Small helpers the controllers share: timestamps, request contexts, error tests."""
+"""Small helpers the controllers share: timestamps, request contexts, error tests, Deferreds."""
 
 from __future__ import annotations
 
 import datetime
 from typing import Any
+
+from twisted.internet.defer import Deferred
 
 from kapi_twisted.apierrors import APIError
 from kapi_twisted.registry.interface import RequestContext, WriteOptions
@@ -50,3 +52,15 @@ def log_error(log: Any, failure: Any, text: str, **fields: Any) -> None:
         log.warn(text + ": {error}", error=str(failure.value), **fields)
     else:
         log.failure(text, failure, **fields)
+
+
+def relay(d: Deferred) -> Deferred:
+    """A new Deferred firing with None once C{d} fires (C{d} may be waited on again)."""
+    out: Deferred = Deferred()
+
+    def fire(result: Any) -> Any:
+        out.callback(None)
+        return result
+
+    d.addBoth(fire)
+    return out

@@ -21,6 +21,7 @@ from twisted.application.service import Service
 from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.logger import Logger
 
+from . import _util
 from ._informer import InformerSet, custom_resource_stores
 from .garbagecollector import GarbageCollector
 from .leaderelection import LeaderElector, new_identity
@@ -202,7 +203,7 @@ class ControllerManager(Service):
         d.addTimeout(STOP_TIMEOUT, self.clock)
         d.addErrback(lambda f: log.warn("controllers did not stop cleanly: {f}", f=f.value))
         self._stop_result = d
-        return _relay(d)
+        return _util.relay(d)
 
     # -- convenience --------------------------------------------------------------
 
@@ -240,15 +241,3 @@ def install_controllers(top: Any, config: Any = None, clock: Any = None,
     manager.setServiceParent(top)
     top.controller_manager = manager
     return manager
-
-
-def _relay(d: Deferred) -> Deferred:
-    """A new Deferred with C{d}'s result (C{d} may be waited on again)."""
-    out: Deferred = Deferred()
-
-    def fire(result: Any) -> Any:
-        out.callback(None)
-        return result
-
-    d.addBoth(fire)
-    return out
