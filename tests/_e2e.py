@@ -28,6 +28,7 @@ JSON_HEADERS = {b"Content-Type": [b"application/json"]}
 
 def kubectl_env(home: str, kubeconfig: str, **extra: str) -> Dict[str, str]:
     """The environment for kubectl: ours, but its own HOME and the given kubeconfig."""
+    os.makedirs(home, exist_ok=True)
     return dict(os.environ, HOME=home, KUBECONFIG=kubeconfig, **extra)
 
 

@@ -6,7 +6,6 @@ Secure serving end to end: real loopback sockets, real TLS, real clients
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import ssl
 from typing import Any, List
@@ -18,7 +17,6 @@ from hyperframe.frame import DataFrame, Frame, GoAwayFrame, HeadersFrame, Settin
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.threads import deferToThread
-from twisted.internet.utils import getProcessOutputAndValue
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
 
@@ -30,6 +28,7 @@ from kapi_twisted.server.serving import SecureServing, ServingError
 from kapi_twisted.server.termination import graceful_shutdown
 from kapi_twisted.server.waitgroup import WaitGroup
 
+from tests._e2e import KUBECTL, kubectl_env, run_kubectl
 from tests._serving_helpers import (
     EchoResource,
     H2Client,
@@ -43,8 +42,6 @@ from tests._serving_helpers import (
     tls_connect,
     write_self_signed,
 )
-
-KUBECTL = shutil.which("kubectl")
 
 
 def _log_events_matching(text: str) -> tuple:
@@ -322,12 +319,11 @@ class KubeconfigTests(TestCase):
         config = make_config()
         serving = yield start_serving(self, config)
         path = certs.write_admin_kubeconfig(config, serving.url())
-        out, err, code = yield getProcessOutputAndValue(
-            KUBECTL, ["--kubeconfig", path, "get", "--raw", "/healthz"], env=dict(os.environ))
-        self.assertEqual((code, out), (0, b"ok"), err)
-        out, err, code = yield getProcessOutputAndValue(
-            KUBECTL, ["--kubeconfig", path, "get", "--raw", "/whoami"], env=dict(os.environ))
-        self.assertEqual((code, out), (0, b"kubernetes-admin HTTP/2"), err)
+        env = kubectl_env(self.mktemp(), path)
+        out, err, code = yield run_kubectl(env, "get", "--raw", "/healthz")
+        self.assertEqual((code, out), (0, "ok"), err)
+        out, err, code = yield run_kubectl(env, "get", "--raw", "/whoami")
+        self.assertEqual((code, out), (0, "kubernetes-admin HTTP/2"), err)
 
 
 class _Draining(EchoResource):
@@ -468,11 +464,10 @@ class ServerChainTests(TestCase):
         yield server.ready
         self.assertTrue(server.url().startswith("https://127.0.0.1:"))
         kubeconfig = os.path.join(config.data_dir, "admin.kubeconfig")
-        out, err, code = yield getProcessOutputAndValue(
-            KUBECTL, ["--kubeconfig", kubeconfig, "get", "--raw", "/readyz?verbose"],
-            env=dict(os.environ))
+        out, err, code = yield run_kubectl(kubectl_env(self.mktemp(), kubeconfig),
+                                           "get", "--raw", "/readyz?verbose")
         self.assertEqual(code, 0, err)
-        self.assertIn(b"readyz check passed", out)
+        self.assertIn("readyz check passed", out)
         port = port_of(server.serving)
         yield server.stopService()
         self.assertTrue((yield deferToThread(_connect_refused, port)))
