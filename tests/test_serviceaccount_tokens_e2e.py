@@ -36,7 +36,9 @@ def token_review(token: str, audiences: Any = None) -> str:
                        "spec": spec})
 
 
-class ServiceAccountTokenTests(ServerTestCase):
+class _TokenServer(ServerTestCase):
+    """A server whose service-account tokens are wired, and kubectl with a bare token."""
+
     timeout = 90
 
     @defer.inlineCallbacks
@@ -62,6 +64,10 @@ class ServiceAccountTokenTests(ServerTestCase):
         d = self.ok("create", "--validate=false", "-o", "json", "-f", "-",
                     stdin=token_review(token, audiences))
         return d.addCallback(lambda out: json.loads(out)["status"])
+
+
+class ServiceAccountTokenTests(_TokenServer):
+    """On the memory store: issuing, using, reviewing and refusing tokens."""
 
     @defer.inlineCallbacks
     def test_create_token_authenticates(self):
@@ -195,3 +201,20 @@ class ServiceAccountTokenTests(ServerTestCase):
         self.assertEqual(answer["spec"], {"audiences": ["vault"], "expirationSeconds": 900})
         claims = claims_of(answer["status"]["token"])
         self.assertEqual((claims["aud"], claims["exp"] - claims["iat"]), (["vault"], 900))
+
+
+class ServiceAccountTokenRestartTests(_TokenServer):
+    """On SQLite, tokens outlive a restart: the signing key stays in the cert dir."""
+
+    def settings(self) -> Dict[str, Any]:
+        return {"data_dir": os.path.join(self.dir, "data"), "storage_backend": "sqlite"}
+
+    @defer.inlineCallbacks
+    def test_token_survives_restart(self):
+        """A token issued before a restart still authenticates after it."""
+        token = (yield self.ok("create", "token", "default")).strip()
+        yield self.server.stop()
+        yield self.start_server(**self.settings())
+        out, _, _ = yield self.as_token(token, "auth", "whoami", "-o", "json")
+        self.assertEqual(json.loads(out)["status"]["userInfo"]["username"],
+                         "system:serviceaccount:default:default")
