@@ -22,6 +22,7 @@ from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from kapi_twisted.apis import _openapi_paths as paths_mod
 from kapi_twisted.apis import openapi as builtin
+from kapi_twisted.server.openapi import security, security_schemes
 
 from . import _crd
 
@@ -186,11 +187,9 @@ def v3_document(group: str, version: str, versions: List[CRDVersion]) -> Dict[st
         "paths": paths,
         "components": {
             "schemas": dict(sorted(schemas.items())),
-            "securitySchemes": {"BearerToken": {
-                "type": "apiKey", "name": "authorization", "in": "header",
-                "description": "Bearer token authentication"}},
+            "securitySchemes": security_schemes(),
         },
-        "security": [{"BearerToken": []}],
+        "security": security(),
     }
 
 

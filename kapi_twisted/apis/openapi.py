@@ -25,6 +25,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from kapi_twisted.apis import _openapi_paths
 from kapi_twisted.apis.registry import group_versions, resources_for
+from kapi_twisted.server.openapi import security, security_schemes
 
 __all__ = [
     "definitions",
@@ -251,11 +252,9 @@ def v3_document(key: str) -> Dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"BearerToken": {
-                "type": "apiKey", "name": "authorization", "in": "header",
-                "description": "Bearer token authentication"}},
+            "securitySchemes": security_schemes(),
         },
-        "security": [{"BearerToken": []}],
+        "security": security(),
     }
 
 
@@ -302,10 +301,8 @@ def v2_document() -> Dict[str, Any]:
         "info": {"title": "Kubernetes", "version": kubernetes_version()},
         "paths": paths,
         "definitions": {name: defs[name] for name in sorted(_closure(wanted))},
-        "securityDefinitions": {"BearerToken": {
-            "type": "apiKey", "name": "authorization", "in": "header",
-            "description": "Bearer token authentication"}},
-        "security": [{"BearerToken": []}],
+        "securityDefinitions": security_schemes(),
+        "security": security(),
     }
 
 

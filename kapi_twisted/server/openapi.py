@@ -227,15 +227,8 @@ def v2_swagger(parts: Sequence[Tuple[Dict[str, Any], Dict[str, Any]]], version: 
         "info": {"title": "Kubernetes", "version": version},
         "paths": paths,
         "definitions": definitions,
-        "securityDefinitions": {
-            "BearerToken": {
-                "type": "apiKey",
-                "name": "authorization",
-                "in": "header",
-                "description": "Bearer token authentication",
-            }
-        },
-        "security": [{"BearerToken": []}],
+        "securityDefinitions": security_schemes(),
+        "security": security(),
     }
 
 
@@ -553,3 +546,18 @@ def install_openapi(server: Any) -> None:
     publisher = OpenAPIPublisher(server)
     server.install("/openapi/v2", OpenAPIV2Resource(publisher))
     server.install("/openapi/v3", OpenAPIV3Resource(publisher))
+
+
+def security_schemes() -> Dict[str, Any]:
+    """
+    The bearer-token scheme every kube OpenAPI document declares (v2
+    C{securityDefinitions}, v3 C{components.securitySchemes}); a new dict
+    each call, as documents are built and cached separately.
+    """
+    return {"BearerToken": {"type": "apiKey", "name": "authorization", "in": "header",
+                            "description": "Bearer token authentication"}}
+
+
+def security() -> List[Dict[str, List[str]]]:
+    """The document-wide C{security} requirement naming that scheme."""
+    return [{"BearerToken": []}]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, Optional, Tuple
 
 from kapi_twisted import apierrors
+from kapi_twisted.server.openapi import security, security_schemes
 from kapi_twisted.server.responses import JSON, APIResource, Response
 
 __all__ = [
@@ -200,16 +201,9 @@ def _v3() -> Dict[str, Any]:
         "paths": {"/version/": {"get": op}},
         "components": {
             "schemas": {_INFO_DEFINITION: _info_schema()},
-            "securitySchemes": {
-                "BearerToken": {
-                    "type": "apiKey",
-                    "name": "authorization",
-                    "in": "header",
-                    "description": "Bearer token authentication",
-                }
-            },
+            "securitySchemes": security_schemes(),
         },
-        "security": [{"BearerToken": []}],
+        "security": security(),
     }
 
 
