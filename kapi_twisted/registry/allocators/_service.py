@@ -73,6 +73,13 @@ def needs_cluster_ip(spec: JSON) -> bool:
     return _type(spec) != "ExternalName"
 
 
+def _drop_ip_fields_of_external_name(spec: JSON) -> None:
+    """An ExternalName Service has no cluster IPs nor IP families (cleared as kube does)."""
+    if not needs_cluster_ip(spec):
+        for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+            spec.pop(key, None)
+
+
 def needs_node_ports(spec: JSON) -> bool:
     kind = _type(spec)
     return kind == "NodePort" or (
@@ -177,9 +184,7 @@ class ServiceAllocation:
         except BaseException:
             txn.revert()
             raise
-        if not needs_cluster_ip(spec):
-            for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
-                spec.pop(key, None)
+        _drop_ip_fields_of_external_name(spec)
         return txn
 
     def _init_ip_families(self, svc: JSON, old: Optional[JSON]) -> None:
@@ -390,9 +395,7 @@ class ServiceAllocation:
         except BaseException:
             txn.revert()
             raise
-        if not needs_cluster_ip(spec):
-            for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
-                spec.pop(key, None)
+        _drop_ip_fields_of_external_name(spec)
         if not dry_run:
             kept_ips = set(_cluster_ips(spec)) if needs_cluster_ip(spec) else set()
             kept_ports = {p.get("nodePort") for p in _ports(spec) if p.get("nodePort")}
