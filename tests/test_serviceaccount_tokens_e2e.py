@@ -138,7 +138,7 @@ class ServiceAccountTokenTests(_TokenServer):
 
     @defer.inlineCallbacks
     def test_token_request_errors(self):
-        """A missing account is 404, a short lifetime 422, a bad binding 400 or 409, as kube says."""
+        """A missing account is 404, a short lifetime 422, a bad binding 400 or 409, as in kube."""
         def request(name: str, spec: Dict[str, Any]):
             return self.request_json("POST", TOKEN_PATH.format(name), {
                 "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",

@@ -350,7 +350,7 @@ class StoreLookup:
         self._stores = {p: stores.get(("", "v1", p)) for p in self.PLURALS}
 
     def get(self, plural: str, namespace: str, name: str) -> Optional[Dict[str, Any]]:
-        """The object, L{None} if it does not exist; raises L{AuthenticationError} if unknowable now."""
+        """The object, or L{None}; L{AuthenticationError} if it cannot be known now."""
         store = self._stores.get(plural)
         if store is None:
             raise AuthenticationError(f"{plural} cannot be looked up")

@@ -74,7 +74,7 @@ def _decode(request: Any) -> Dict[str, Any]:
     return body
 
 
-def _expiration(name: str, spec: Dict[str, Any]) -> int:
+def _expiration(spec: Dict[str, Any]) -> int:
     value = spec.get("expirationSeconds")
     if value is None:
         return DEFAULT_EXPIRATION_SECONDS
@@ -104,7 +104,8 @@ def _bound_objects(resource: Any, ctx: Any, namespace: str, account_name: str,
     plural, namespaced = BINDABLE[kind]
     store = resource.stores.get(plural)
     if store is None:
-        raise apierrors.bad_request(f"cannot bind token to object of type /{version}, Kind={kind}")
+        raise apierrors.bad_request(
+            f"cannot bind token to object of type {group}/{version}, Kind={kind}")
     kv = yield store.get(ctx, namespace if namespaced else "", name, GetOptions())
     obj = object_of(kv)
     pod = secret = node = None
@@ -165,7 +166,7 @@ def serve(resource: Any, request: Any, route: Any, store: Any):
     if not audiences:
         audiences = list(issuer.api_audiences)
     spec["audiences"] = audiences
-    expiration = _expiration(name, spec)
+    expiration = _expiration(spec)
     spec["expirationSeconds"] = expiration
     now = resource.clock.seconds()
     pod = secret = node = None
