@@ -155,6 +155,7 @@ def create_server_chain(config: ServerConfig, reactor: Any) -> KubeAPIServerServ
     from kapi_twisted.apiextensions import install_apiextensions
     from kapi_twisted.controlplane import install_builtin_apis
     from kapi_twisted.controlplane.controllers import install_controllers
+    from kapi_twisted.controlplane.serviceaccounttokens import install_service_account_tokens
     from kapi_twisted.server.filters import build_handler_chain
     from kapi_twisted.server.metrics import APIServerMetrics, install_metrics
     from kapi_twisted.server.serving import SecureServing
@@ -205,6 +206,7 @@ def create_server_chain(config: ServerConfig, reactor: Any) -> KubeAPIServerServ
         reactor=reactor,
         metrics=metrics,
     )
+    install_service_account_tokens(handler.authenticator, top.stores)
     serving = SecureServing(
         config, handler, top.lifecycle, reactor, start_after=storage_service.when_ready
     )
