@@ -249,6 +249,17 @@ class GarbageCollector:
         return obj
 
     @inlineCallbacks
+    def _current(self, uid: str):
+        """The node of C{uid} and its object's metadata as stored now; None when gone."""
+        node = self.nodes.get(uid)
+        if node is None:
+            return None
+        latest = yield self._latest(node)
+        if latest is None:
+            return None
+        return node, _util.meta(latest)
+
+    @inlineCallbacks
     def _classify(self, ref: dict, namespace: str):
         """'solid', 'dangling', 'waiting' (owner deleting in foreground) or 'unknown'."""
         store = self.store_for(ref.get("apiVersion") or "", ref.get("kind") or "")
@@ -274,13 +285,10 @@ class GarbageCollector:
 
     @inlineCallbacks
     def _attempt_to_delete(self, uid: str):
-        node = self.nodes.get(uid)
-        if node is None:
+        found = yield self._current(uid)
+        if found is None:
             return
-        latest = yield self._latest(node)
-        if latest is None:
-            return
-        meta = _util.meta(latest)
+        node, meta = found
         finalizers = meta.get("finalizers") or ()
         if meta.get("deletionTimestamp"):
             if FINALIZER_FOREGROUND in finalizers:
@@ -330,13 +338,10 @@ class GarbageCollector:
 
     @inlineCallbacks
     def _attempt_to_orphan(self, uid: str):
-        node = self.nodes.get(uid)
-        if node is None:
+        found = yield self._current(uid)
+        if found is None:
             return
-        latest = yield self._latest(node)
-        if latest is None:
-            return
-        meta = _util.meta(latest)
+        node, meta = found
         if not meta.get("deletionTimestamp") or FINALIZER_ORPHAN not in (meta.get("finalizers")
                                                                         or ()):
             return
