@@ -6,17 +6,16 @@ would have sent as JSON, and explain/apply must accept our OpenAPI documents.
 
 import json
 import os
-import shutil
 from typing import Any, Dict, List, Tuple
 
-from twisted.internet import reactor, utils
+from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
 from twisted.trial.unittest import TestCase
 from twisted.web import resource, server
 
 from kapi_twisted.apis import openapi, protobuf, registry
+from tests._e2e import KUBECTL, kubectl_env, run_kubectl
 
-KUBECTL = shutil.which("kubectl")
 
 # --- a recording server: discovery from the table, OpenAPI v3, writes recorded ----------
 
@@ -126,13 +125,6 @@ def kubeconfig(path: str, port: int) -> str:
     return path
 
 
-def kubectl_env(home: str) -> Dict[str, str]:
-    env = dict(os.environ)
-    env["HOME"] = home
-    env.pop("KUBECONFIG", None)
-    return env
-
-
 MANIFEST = """\
 apiVersion: v1
 kind: ConfigMap
@@ -173,10 +165,9 @@ class KubectlTests(TestCase):
 
     @inlineCallbacks
     def kubectl(self, *args):
-        out, err, code = yield utils.getProcessOutputAndValue(
-            KUBECTL, ("--kubeconfig", self.config) + args, env=kubectl_env(self.home))
-        self.assertEqual(code, 0, "kubectl %s failed: %s" % (" ".join(args), err.decode()))
-        return out.decode()
+        out, err, code = yield run_kubectl(kubectl_env(self.home, self.config), *args)
+        self.assertEqual(code, 0, "kubectl %s failed: %s" % (" ".join(args), err))
+        return out
 
     @inlineCallbacks
     def test_create_sends_protobuf_that_decodes_like_json(self):
@@ -214,10 +205,9 @@ class KubectlTests(TestCase):
     @inlineCallbacks
     def test_auth_can_i_sends_protobuf(self):
         """`kubectl auth can-i` sends a SelfSubjectAccessReview in protobuf that we can read."""
-        out, err, code = yield utils.getProcessOutputAndValue(
-            KUBECTL, ("--kubeconfig", self.config, "auth", "can-i", "create", "pods",
-                      "--subresource=log"), env=kubectl_env(self.home))
-        self.assertEqual(out, b"no\n")  # the recorder echoes the review back, not allowed
+        out, err, code = yield run_kubectl(kubectl_env(self.home, self.config),
+                                           "auth", "can-i", "create", "pods", "--subresource=log")
+        self.assertEqual(out, "no\n")  # the recorder echoes the review back, not allowed
         method, uri, content_type, body = self.recorder.writes[-1]
         self.assertEqual(uri, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
         self.assertEqual(content_type, protobuf.MEDIA_TYPE)
