@@ -46,6 +46,20 @@ def prefix_end(prefix: str) -> Optional[str]:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
+def _head(s: str) -> Optional[str]:
+    """
+    C{s} up to and including its third C{/} (C{/registry/pods/} of a pod's
+    key), or None with fewer. A prefix with a head matches only keys with
+    the same head.
+    """
+    i = s.find("/")
+    if i >= 0:
+        i = s.find("/", i + 1)
+        if i >= 0:
+            i = s.find("/", i + 1)
+    return s[: i + 1] if i >= 0 else None
+
+
 @implementer(IWatch)
 class IndexWatch:
     """
@@ -138,6 +152,7 @@ class Index:
         self._history: list[Event] = []
         self._history_revs: list[int] = []
         self._prefixes: dict[str, dict[IndexWatch, None]] = {}
+        self._routes: Optional[tuple] = None  # see _build_routes
         self._pending: set = set()
         self._queue: deque = deque()
         self._dispatching = False
@@ -193,10 +208,12 @@ class Index:
             while queue:
                 event = queue.popleft()
                 key = event.kv.key
-                for prefix, watchers in list(self._prefixes.items()):
-                    if key.startswith(prefix):
-                        for w in list(watchers):
-                            w._deliver(event)
+                short, by_head = self._routes or self._build_routes()
+                for routes in (short, by_head.get(_head(key), ())):
+                    for prefix, watchers in routes:
+                        if key.startswith(prefix):
+                            for w in list(watchers):
+                                w._deliver(event)
                 self.dispatched = event.kv.mod_revision
             if self.revision > self.dispatched:
                 self.dispatched = self.revision
@@ -320,8 +337,28 @@ class Index:
             self._call_later(0, self._replay, w)
         return w
 
+    def _build_routes(self) -> tuple:
+        """
+        The watched prefixes grouped by L{_head}, so an event is matched
+        against the few prefixes that can match it rather than all of them
+        (one per resource type in a cache's source). Rebuilt after the set
+        of prefixes changes.
+        """
+        short: list = []
+        by_head: dict = {}
+        for prefix, watchers in self._prefixes.items():
+            head = _head(prefix)
+            if head is None:
+                short.append((prefix, watchers))
+            else:
+                by_head.setdefault(head, []).append((prefix, watchers))
+        self._routes = (short, by_head)
+        return self._routes
+
     def _register(self, w: IndexWatch) -> None:
         w.live = True
+        if w.prefix not in self._prefixes:
+            self._routes = None
         self._prefixes.setdefault(w.prefix, {})[w] = None
 
     def _register_pending(self, w: IndexWatch) -> None:
@@ -352,6 +389,7 @@ class Index:
             watchers.pop(w, None)
             if not watchers:
                 del self._prefixes[w.prefix]
+                self._routes = None
         self._pending.discard(w)
 
     def watchers(self) -> list:
