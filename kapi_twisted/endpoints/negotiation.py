@@ -77,8 +77,22 @@ def parse_media_type(text: str) -> Tuple[str, Dict[str, str]]:
     return media, params
 
 
+# Parsed Accept headers: clients send the same few on every request.
+_ACCEPT_CACHE: Dict[str, Tuple[MediaRange, ...]] = {}
+_ACCEPT_CACHE_SIZE = 256
+
+
 def parse_accept(header: str) -> List[MediaRange]:
     """The clauses of an C{Accept} header, best first (stable for equal C{q})."""
+    cached = _ACCEPT_CACHE.get(header)
+    if cached is None:
+        if len(_ACCEPT_CACHE) >= _ACCEPT_CACHE_SIZE:
+            _ACCEPT_CACHE.clear()
+        cached = _ACCEPT_CACHE[header] = tuple(_parse_accept(header))
+    return list(cached)
+
+
+def _parse_accept(header: str) -> List[MediaRange]:
     ranges = []
     for clause in header.split(","):
         clause = clause.strip()
