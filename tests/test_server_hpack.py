@@ -19,9 +19,9 @@ class ResponseHeaderEncoderTests(TestCase):
     def test_sensitive_fields_never_indexed(self):
         """Fields marked sensitive go out as never-indexed literals."""
         encoder, decoder = ResponseHeaderEncoder(), Decoder()
-        decoded = decoder.decode(encoder.encode(
-            [(b":status", b"200"), NeverIndexedHeaderTuple(b"x-secret", b"s"), (b"x-t", b"u", True)]),
-            raw=True)
+        block = [(b":status", b"200"), NeverIndexedHeaderTuple(b"x-secret", b"s"),
+                 (b"x-t", b"u", True)]
+        decoded = decoder.decode(encoder.encode(block), raw=True)
         self.assertEqual(decoded, [(b":status", b"200"), (b"x-secret", b"s"), (b"x-t", b"u")])
         self.assertEqual([isinstance(h, NeverIndexedHeaderTuple) for h in decoded],
                          [False, True, True])
