@@ -5,6 +5,8 @@ C{makeService}: C{twistd kapi --port ssl:6443}.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from twisted.application.service import IService
@@ -92,5 +94,23 @@ def makeService(options: Any, reactor: Any = None) -> IService:
     from kapi_twisted.server import gctuning
 
     gctuning.tune_for_serving()
-    service.ready.addCallback(gctuning.freeze_startup_objects)
+    service.ready.addCallbacks(
+        gctuning.freeze_startup_objects, lambda _: exit_after_shutdown(reactor, 1)
+    )
     return service
+
+
+def exit_after_shutdown(reactor: Any, status: int) -> None:
+    """
+    Stop the reactor and end the process with C{status} once it has shut
+    down: twistd itself always exits 0, but a server that could not start
+    (port in use, unreadable store) must not look like a clean exit.
+    """
+
+    def leave() -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+
+    reactor.addSystemEventTrigger("after", "shutdown", leave)
+    reactor.stop()

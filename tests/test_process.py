@@ -193,3 +193,36 @@ class ProcessTests(SynchronousTestCase):
             self.assertEqual(f.read(), ca)
         self.assertEqual(q.request("GET", "/version")[0], 200)
         self.assertEqual(q.stop(), 0, q.log())
+
+    def _run_to_exit(self, *flags: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [_twistd(), "-n", "--pidfile=", "kapi", "--data-dir", self.data_dir, *flags],
+            capture_output=True, text=True, timeout=60, cwd=self.data_dir)
+
+    def test_corrupt_store_stops_with_one_line(self):
+        """An unreadable store file ends the process with status 1, one clear line, and the file untouched."""
+        path = os.path.join(self.data_dir, "kapi.db")
+        with open(path, "wb") as f:
+            f.write(b"this is not a database, but someone's data" * 100)
+        with open(path, "rb") as f:
+            before = f.read()
+        out = self._run_to_exit("--port", f"ssl:{_free_port()}:interface=127.0.0.1")
+        self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+        text = out.stdout + out.stderr
+        self.assertIn("kapi could not start: storage file", text)
+        self.assertNotIn("Traceback", text)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), before)
+
+    def test_port_in_use_stops_with_one_line(self):
+        """A port already taken ends the process with status 1 and one clear line."""
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen(1)
+            port = taken.getsockname()[1]
+            out = self._run_to_exit("--port", f"ssl:{port}:interface=127.0.0.1")
+        self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+        text = out.stdout + out.stderr
+        self.assertIn("kapi could not start", text)
+        self.assertIn("in use", text)
+        self.assertNotIn("Traceback", text)
