@@ -9,6 +9,9 @@ from __future__ import annotations
 import time
 from typing import Any, List, Optional
 
+from twisted.python.failure import Failure
+from twisted.web import resource as _resource
+from twisted.web.http import datetimeToString, unquote
 from twisted.web.server import Request
 
 from kapi_twisted.apierrors import MAX_REQUEST_BODY_BYTES
@@ -61,10 +64,28 @@ class APIRequest(Request):
         self.received_at = time.time()
         self._warnings: List[str] = []
 
-    def render(self, resrc: Any) -> None:
-        # kube-apiserver sends no Server header; twisted.web sets one in process().
-        self.responseHeaders.removeHeader(b"server")
-        super().render(resrc)
+    def process(self) -> None:
+        """
+        twisted.web's C{Request.process} without its C{Server} header
+        (kube-apiserver sends none) and with a C{Date} formatted once a second,
+        not once a request.
+        """
+        self.site = self.channel.site
+        self.responseHeaders.setRawHeaders(b"date", [_http_date()])
+        self.prepath = []
+        self.postpath = list(map(unquote, self.path[1:].split(b"/")))
+        if self.path == b"*":
+            self._handleStar()
+            return
+        try:
+            resrc = self.site.getResourceFor(self)
+            if _resource._IEncodingResource.providedBy(resrc):
+                encoder = resrc.getEncoder(self)
+                if encoder is not None:
+                    self._encoder = encoder
+            self.render(resrc)
+        except BaseException:
+            self.processingFailed(Failure())
 
     def write(self, data: bytes) -> None:
         """Throw away writes once the timeout filter has answered 504."""
@@ -137,6 +158,18 @@ class APIRequest(Request):
                 except Exception:
                     return None
         return None
+
+
+_date_cache: List[Any] = [None, b""]
+
+
+def _http_date() -> bytes:
+    """The HTTP C{Date} of now, formatted once per wall-clock second."""
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache[1] = datetimeToString(now)
+        _date_cache[0] = now
+    return _date_cache[1]
 
 
 def _warning_header(text: str) -> bytes:
