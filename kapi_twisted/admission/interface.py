@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
-from twisted.internet.defer import Deferred, inlineCallbacks, maybeDeferred
+from twisted.internet.defer import Deferred, fail, succeed
 from zope.interface import Interface, implementer
 
 __all__ = ["CREATE", "UPDATE", "DELETE", "CONNECT", "Attributes", "IAdmission",
@@ -56,12 +56,29 @@ class IAdmission(Interface):
 
 @implementer(IAdmission)
 class AdmissionChain:
-    """Plugins run in order; the first refusal wins."""
+    """
+    Plugins run in order; the first refusal wins. A plugin with a C{check}
+    method (see L{kapi_twisted.admission.NamespaceLifecycle.check}) is asked
+    synchronously, so a chain whose plugins decide at once builds no
+    Deferred chain.
+    """
 
     def __init__(self, plugins: Iterable[Any] = ()) -> None:
         self.plugins = list(plugins)
 
-    @inlineCallbacks
-    def admit(self, attributes: Attributes):
-        for plugin in self.plugins:
-            yield maybeDeferred(plugin.admit, attributes)
+    def admit(self, attributes: Attributes) -> Deferred:
+        return self._admit_from(attributes, 0)
+
+    def _admit_from(self, attributes: Attributes, start: int) -> Deferred:
+        plugins = self.plugins
+        for i in range(start, len(plugins)):
+            plugin = plugins[i]
+            check = getattr(plugin, "check", None)
+            try:
+                pending = check(attributes) if check is not None else plugin.admit(attributes)
+            except BaseException:
+                return fail()
+            if isinstance(pending, Deferred):
+                return pending.addCallback(
+                    lambda _, nxt=i + 1: self._admit_from(attributes, nxt))
+        return succeed(None)

@@ -12,14 +12,17 @@ The C{NamespaceLifecycle} admission plugin, as kube-apiserver runs it
 
 kube reads namespaces from an informer and falls back to a live read when
 the cache may be stale; our namespace store answers from memory, so every
-check reads it directly and is never stale.
+check reads it directly and is never stale. That read has usually fired by
+the time C{get} returns: L{NamespaceLifecycle.check} then decides at once
+(no Deferred chain per create), and waits only for a store that answers later.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from kapi_twisted import apierrors
@@ -50,8 +53,19 @@ class NamespaceLifecycle:
         self.namespaces = namespaces
         self.immortal = frozenset(immortal)
 
-    @inlineCallbacks
-    def admit(self, a: Attributes):
+    def admit(self, a: Attributes) -> Deferred:
+        try:
+            pending = self.check(a)
+        except BaseException:
+            return fail()
+        return pending if pending is not None else succeed(None)
+
+    def check(self, a: Attributes) -> Optional[Deferred]:
+        """
+        Admit (None), refuse (raise an APIError), or, when the namespace
+        store has not answered yet, a Deferred that fires (or fails) once
+        it has.
+        """
         resource = a.resource
         if a.operation == DELETE and _is_namespace(resource) and a.name in self.immortal:
             raise apierrors.forbidden("namespaces", a.name, "this namespace may not be deleted")
@@ -61,9 +75,24 @@ class NamespaceLifecycle:
             return None
         if (resource.group, resource.plural) in _ACCESS_REVIEWS:
             return None
-        kv = yield self.namespaces.get(RequestContext(), "", a.namespace, GetOptions())
+        d = self.namespaces.get(RequestContext(), "", a.namespace, GetOptions())
+        box: list = []
+        d.addBoth(box.append)
+        if not box:  # the store answers later
+            return d.addCallback(lambda _: self._judge(a, box[0]))
+        self._judge(a, box[0])
+        return None
+
+    @staticmethod
+    def _judge(a: Attributes, kv: Any) -> None:
+        """Refuse (raise) a create in a terminating namespace; C{kv} may be a Failure."""
+        if isinstance(kv, Failure):
+            kv.raiseException()
+        if a.operation != CREATE:
+            return
         phase = ((kv.object.get("status") or {}).get("phase"))
-        if a.operation == CREATE and phase == "Terminating":
+        if phase == "Terminating":
+            resource = a.resource
             raise apierrors.forbidden(
                 resource.plural, a.name or "Unknown",
                 f"unable to create new content in namespace {a.namespace} because it is "
@@ -72,4 +101,3 @@ class NamespaceLifecycle:
                 causes=[{"reason": NAMESPACE_TERMINATING_CAUSE,
                          "message": f"namespace {a.namespace} is being terminated",
                          "field": "metadata.namespace"}])
-        return None
