@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Dict, List, Optional, Sequence
 
-from twisted.internet.defer import inlineCallbacks, returnValue
+from twisted.internet.defer import inlineCallbacks
 
 from kapi_twisted import apierrors
 from kapi_twisted.apis.registry import ResourceInfo
@@ -212,7 +212,7 @@ class GroupVersionResource(APIResource):
         ctx = self._context(request)
         kv = yield store.get(ctx, route.namespace, route.name, options)
         self._warn(request, ctx)
-        returnValue(_body(render.render_object(kv, output, route.info), output))
+        return _body(render.render_object(kv, output, route.info), output)
 
     @inlineCallbacks
     def _list(self, request: Any, route: Route, store: Any):
@@ -222,7 +222,7 @@ class GroupVersionResource(APIResource):
         ctx = self._context(request)
         page = yield store.list(ctx, route.namespace, options)
         self._warn(request, ctx)
-        returnValue(_body(render.render_list(page, output, route.info), output))
+        return _body(render.render_list(page, output, route.info), output)
 
     def _watch(self, request: Any, route: Route, store: Any):
         query = opts.query_of(request)
@@ -312,7 +312,7 @@ class GroupVersionResource(APIResource):
         obj = self._decode_object(request, route, _read_body(request), options, ctx)
         result = yield store.create(ctx, route.namespace, obj, options)
         self._warn(request, ctx)
-        returnValue(self._written(result, output, route, 201))
+        return self._written(result, output, route, 201)
 
     @inlineCallbacks
     def _update(self, request: Any, route: Route, store: Any):
@@ -330,7 +330,7 @@ class GroupVersionResource(APIResource):
         result = yield store.update(ctx, route.namespace, route.name, obj, options,
                                     subresource=route.subresource)
         self._warn(request, ctx)
-        returnValue(self._written(result, output, route, 201 if result.created else 200))
+        return self._written(result, output, route, 201 if result.created else 200)
 
     @inlineCallbacks
     def _patch(self, request: Any, route: Route, store: Any):
@@ -365,7 +365,7 @@ class GroupVersionResource(APIResource):
             result = yield store.patch(ctx, route.namespace, route.name, apply_patch,
                                        options, subresource=route.subresource)
         self._warn(request, ctx)
-        returnValue(self._written(result, output, route, 201 if result.created else 200))
+        return self._written(result, output, route, 201 if result.created else 200)
 
     @inlineCallbacks
     def _apply(self, ctx: RequestContext, route: Route, store: Any, config: Any,
@@ -398,7 +398,7 @@ class GroupVersionResource(APIResource):
                 obj_meta.setdefault("namespace", route.namespace)
             result = yield store.create(ctx, route.namespace, obj, options)
             result.created = True
-        returnValue(result)
+        return result
 
     @staticmethod
     def _written(result: Any, output: Output, route: Route, code: int) -> Response:
@@ -440,12 +440,12 @@ class GroupVersionResource(APIResource):
             obj = render.object_of(item) if item is not None else {
                 "metadata": {"name": route.name}}
             status = render.deleted_status(route.info, obj)
-            returnValue(_body(negotiation.encode(status, output), output))
+            return _body(negotiation.encode(status, output), output)
         response = _body(render.render_object(item, output, route.info), output)
         if not result.finished and options.orphan_dependents is False:
             # kube-apiserver's legacy answer to a cascading delete still in progress.
             response.code = 202
-        returnValue(response)
+        return response
 
     @inlineCallbacks
     def _deletecollection(self, request: Any, route: Route, store: Any):
@@ -456,7 +456,7 @@ class GroupVersionResource(APIResource):
         ctx = self._context(request)
         page = yield store.delete_collection(ctx, route.namespace, list_options, options)
         self._warn(request, ctx)
-        returnValue(_body(render.render_list(page, output, route.info), output))
+        return _body(render.render_list(page, output, route.info), output)
 
 
 def _verb(method: str, name: str, sub: str, request: Any) -> str:

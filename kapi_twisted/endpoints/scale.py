@@ -16,7 +16,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
-from twisted.internet.defer import inlineCallbacks, returnValue
+from twisted.internet.defer import inlineCallbacks
 
 from kapi_twisted import apierrors
 from kapi_twisted.endpoints import negotiation, options as opts, patching, render
@@ -153,4 +153,4 @@ def serve(resource: Any, request: Any, route: Any, store: Any,
             scale_updater(info.plural, route.name, info.group, change, mapping), options)
         obj = result.as_object()
     resource._warn(request, ctx)
-    returnValue(_body(negotiation.encode(mapping.read(obj), output), output))
+    return _body(negotiation.encode(mapping.read(obj), output), output)

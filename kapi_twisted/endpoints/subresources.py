@@ -12,7 +12,7 @@ import copy
 import datetime
 from typing import Any, Dict
 
-from twisted.internet.defer import inlineCallbacks, returnValue
+from twisted.internet.defer import inlineCallbacks
 
 from kapi_twisted import apierrors
 from kapi_twisted.endpoints import negotiation, options as opts
@@ -118,4 +118,4 @@ def serve(resource: Any, request: Any, route: Any, pods: Any):
     resource._warn(request, ctx)
     response = _body(negotiation.encode(status, output), output)
     response.code = 201
-    returnValue(response)
+    return response
