@@ -86,6 +86,7 @@ class HTTP11Channel(HTTPChannel):
     # -- addresses -----------------------------------------------------------
 
     _host: Optional[Any] = None
+    _peer: Optional[Any] = None
 
     def getHost(self) -> Any:
         """
@@ -96,6 +97,16 @@ class HTTP11Channel(HTTPChannel):
         if self._host is None:
             self._host = self.transport.getHost()
         return self._host
+
+    def getPeer(self) -> Any:
+        """
+        The remote address, built once per connection: twisted.web's Request
+        asks for it on every request, through the TLS wrapper to a new
+        address object each time.
+        """
+        if self._peer is None:
+            self._peer = self.transport.getPeer()
+        return self._peer
 
     # -- header size ---------------------------------------------------------
 
