@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from kapi_twisted.apis.registry import ResourceInfo, SubresourceInfo
 from kapi_twisted.registry import validation as v
-from kapi_twisted.registry.interface import IGNORE, STRICT, RequestContext, WriteOptions
+from kapi_twisted.registry.interface import RequestContext, WriteOptions
 from kapi_twisted.registry.store import GenericStore
 from kapi_twisted.registry.strategy import Strategy
 
@@ -201,20 +201,13 @@ class CustomResourceStore(GenericStore):
 
     def _field_validation(self, ctx: RequestContext, obj: Dict[str, Any],
                           options: WriteOptions) -> None:
-        compiled = self.strategy.compiled
-        if compiled is None:
+        if self.strategy.compiled is None:
             return
-        info = self.info
-        unknown = compiled.prune(obj)
-        mode = options.field_validation or "Warn"
-        if unknown and mode != IGNORE:
-            texts = [f'unknown field "{path}"' for path in unknown]
-            if mode == STRICT:
-                raise apierrors.bad_request(
-                    f'{info.kind} in version "{info.version}" cannot be handled as a '
-                    f"{info.kind}: strict decoding error: " + ", ".join(texts))
-            ctx.warnings.extend(t for t in texts if t not in ctx.warnings)
-        compiled.default(obj)
+        super()._field_validation(ctx, obj, options)
+        self.strategy.compiled.default(obj)
+
+    def _prune_unknown(self, obj: Dict[str, Any]) -> List[str]:
+        return self.strategy.compiled.prune(obj)
 
     def _validate_create(self, obj: Dict[str, Any]) -> None:
         meta = obj["metadata"]

@@ -21,6 +21,7 @@ from kapi_twisted.endpoints import connect, discovery, negotiation, options as o
 from kapi_twisted.endpoints._http import body_response as _body, header as _header
 from kapi_twisted.endpoints._http import read_body as _read_body
 from kapi_twisted.endpoints.negotiation import Output
+from kapi_twisted.registry.store import report_field_problems
 from kapi_twisted.endpoints.watch import WatchStream, watch_timeout
 from kapi_twisted.registry.interface import RequestContext
 from kapi_twisted.server.responses import STREAMING, APIResource, Response
@@ -490,11 +491,4 @@ def _json(doc: Any) -> Response:
 
 def _report_duplicates(info: Any, paths: List[str], options: Any, ctx: RequestContext) -> None:
     """Fields given twice: 400 under C{fieldValidation=Strict}, warnings under C{Warn}."""
-    mode = getattr(options, "field_validation", "") or "Warn"
-    texts = [f'duplicate field "{path}"' for path in paths]
-    if mode == "Strict":
-        raise apierrors.bad_request(
-            f'{info.kind} in version "{info.version}" cannot be handled as a '
-            f"{info.kind}: strict decoding error: " + ", ".join(texts))
-    if mode != "Ignore":
-        ctx.warnings.extend(t for t in texts if t not in ctx.warnings)
+    report_field_problems(info, [f'duplicate field "{path}"' for path in paths], options, ctx)

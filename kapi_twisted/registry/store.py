@@ -19,7 +19,7 @@ import datetime
 import random
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from twisted.internet.defer import Deferred, inlineCallbacks, succeed
+from twisted.internet.defer import Deferred, inlineCallbacks
 from zope.interface import implementer
 
 from kapi_twisted import apierrors
@@ -235,6 +235,25 @@ class Predicate:
         return True
 
 
+
+def report_field_problems(info: Any, texts: List[str], options: Any,
+                          ctx: RequestContext) -> None:
+    """
+    What C{fieldValidation} does with decoding problems (unknown or repeated
+    fields): C{Strict} answers 400, C{Warn} (the default) adds warnings,
+    C{Ignore} drops them.
+    """
+    if not texts:
+        return
+    mode = getattr(options, "field_validation", "") or "Warn"
+    if mode == STRICT:
+        raise apierrors.bad_request(
+            f'{info.kind} in version "{info.version}" cannot be handled as a '
+            f"{info.kind}: strict decoding error: " + ", ".join(texts))
+    if mode != IGNORE:
+        ctx.warnings.extend(t for t in texts if t not in ctx.warnings)
+
+
 @implementer(IResourceStore)
 class GenericStore:
     """
@@ -356,16 +375,14 @@ class GenericStore:
     def _field_validation(self, ctx: RequestContext, obj: Dict[str, Any],
                           options: WriteOptions) -> None:
         """Report (Strict: 400; Warn: warnings) and prune fields the schema does not know."""
+        unknown = self._prune_unknown(obj)
+        report_field_problems(
+            self.info, [f'unknown field "{path}"' for path in unknown], options, ctx)
+
+    def _prune_unknown(self, obj: Dict[str, Any]) -> List[str]:
+        """Drop the fields the schema does not know; return their paths."""
         info = self.info
-        mode = options.field_validation or "Warn"
-        unknown = _encoding.prune(info.group, info.version, info.kind, obj)
-        if unknown and mode != IGNORE:
-            texts = [f'unknown field "{path}"' for path in unknown]
-            if mode == STRICT:
-                raise apierrors.bad_request(
-                    f'{info.kind} in version "{info.version}" cannot be handled as a '
-                    f"{info.kind}: strict decoding error: " + ", ".join(texts))
-            ctx.warnings.extend(t for t in texts if t not in ctx.warnings)
+        return _encoding.prune(info.group, info.version, info.kind, obj)
 
     # -- get -----------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ Cache-Control -> wait group -> deadline/timeout -> authentication ->
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List
 
 from twisted.logger import Logger
 from twisted.web.resource import Resource, getChildForRequest
