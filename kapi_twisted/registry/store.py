@@ -235,7 +235,6 @@ class Predicate:
         return True
 
 
-
 def report_field_problems(info: Any, texts: List[str], options: Any,
                           ctx: RequestContext) -> None:
     """

@@ -67,12 +67,9 @@ def write_response(request: Any, response: Response) -> None:
         headers.setRawHeaders(b"content-type", [response.content_type.encode()])
     for name, value in response.headers.items():
         headers.setRawHeaders(name.encode(), [value.encode()])
-    if request.method == b"HEAD":
-        headers.setRawHeaders(b"content-length", [str(len(response.body)).encode()])
-        request.finish()
-        return
     headers.setRawHeaders(b"content-length", [str(len(response.body)).encode()])
-    request.write(response.body)
+    if request.method != b"HEAD":
+        request.write(response.body)
     request.finish()
 
 
