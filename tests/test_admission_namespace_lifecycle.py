@@ -93,3 +93,32 @@ class NamespaceLifecycleTests(ControllerTestCase):
         err = self.error(self.store("endpoints").update(self.ctx, "nope", "e", body,
                                                         WriteOptions()))
         self.assertEqual(err.message, 'namespaces "nope" not found')
+
+
+class NamespaceLifecycleCachedReadTests(NamespaceLifecycleTests):
+    """The same rules when the namespace cache lags behind storage."""
+
+    def setUp(self):
+        super().setUp()
+        self.cached_reads = []
+        namespaces = self.store("namespaces")
+        plain = namespaces.get
+
+        def counting_get(ctx, namespace, name, options=None):
+            self.cached_reads.append(getattr(options, "resource_version", "") == "0")
+            return plain(ctx, namespace, name, options)
+
+        namespaces.get = counting_get
+
+    def test_reads_the_cache_first(self):
+        """A create in an existing namespace is judged on one read from the watch cache."""
+        self.namespace("x")
+        self.cached_reads.clear()
+        self.cm("a", namespace="x")
+        self.assertEqual(self.cached_reads, [True])
+
+    def test_namespace_missing_from_cache_is_read_live(self):
+        """A namespace the cache has not seen yet is looked up live before refusing (kube does)."""
+        self.cached_reads.clear()
+        self.create_error("nope")
+        self.assertEqual(self.cached_reads, [True, False])

@@ -10,16 +10,17 @@ The C{NamespaceLifecycle} admission plugin, as kube-apiserver runs it
     C{NamespaceTerminating} cause, so that the namespace controller can
     finish emptying it.
 
-kube reads namespaces from an informer and falls back to a live read when
-the cache may be stale; our namespace store answers from memory, so every
-check reads it directly and is never stale. That read has usually fired by
-the time C{get} returns: L{NamespaceLifecycle.check} then decides at once
-(no Deferred chain per create), and waits only for a store that answers later.
+Like kube, which reads namespaces from an informer, the check reads the
+namespace from the watch cache (a GET with C{resourceVersion=0}) and falls
+back to a live read only when the cache does not have it (a namespace made
+a moment ago). A cached read has fired by the time C{get} returns:
+L{NamespaceLifecycle.check} then decides at once (no Deferred chain per
+create), and waits only for a store that answers later.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Tuple
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.python.failure import Failure
@@ -36,6 +37,14 @@ NAMESPACE_TERMINATING_CAUSE = "NamespaceTerminating"
 
 #: Resources that reveal permissions, not content: always admitted (no namespace probing).
 _ACCESS_REVIEWS = {("authorization.k8s.io", "localsubjectaccessreviews")}
+
+_CACHED = GetOptions(resource_version="0")
+_LIVE = GetOptions()
+
+
+def _not_found(answer: Any) -> bool:
+    return isinstance(answer, Failure) and isinstance(answer.value, apierrors.APIError) \
+        and answer.value.code == 404
 
 
 def _is_namespace(resource: Any) -> bool:
@@ -75,13 +84,20 @@ class NamespaceLifecycle:
             return None
         if (resource.group, resource.plural) in _ACCESS_REVIEWS:
             return None
-        d = self.namespaces.get(RequestContext(), "", a.namespace, GetOptions())
-        box: list = []
-        d.addBoth(box.append)
+        d, box = self._read(a.namespace, _CACHED)
+        if box and _not_found(box[0]):
+            d, box = self._read(a.namespace, _LIVE)
         if not box:  # the store answers later
             return d.addCallback(lambda _: self._judge(a, box[0]))
         self._judge(a, box[0])
         return None
+
+    def _read(self, namespace: str, options: GetOptions) -> Tuple[Deferred, list]:
+        """Read the namespace; the list holds the answer if it came at once."""
+        d = self.namespaces.get(RequestContext(), "", namespace, options)
+        box: list = []
+        d.addBoth(box.append)
+        return d, box
 
     @staticmethod
     def _judge(a: Attributes, kv: Any) -> None:

@@ -387,9 +387,12 @@ class GenericStore:
 
     def get(self, ctx: RequestContext, namespace: str, name: str,
             options: Optional[GetOptions] = None):
+        read = self.storage.get
         if options is not None and options.resource_version:
-            _options.parse_resource_version(options.resource_version)
-        d = self.storage.get(self.keys.key(namespace, name))
+            rv = _options.parse_resource_version(options.resource_version)
+            if rv == 0:  # "any": kube answers from the watch cache
+                read = getattr(self.storage, "get_cached", read)
+        d = read(self.keys.key(namespace, name))
 
         def failed(f):
             f.trap(st.StorageError)

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Callable, Optional
 
-from twisted.internet.defer import Deferred, inlineCallbacks, succeed
+from twisted.internet.defer import Deferred, fail, inlineCallbacks, succeed
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -38,6 +38,7 @@ from .interface import (
     Event,
     FutureRevisionError,
     IStorage,
+    KeyNotFoundError,
 )
 
 _log = Logger()
@@ -203,6 +204,19 @@ class WatchCache:
 
     def get(self, key: str) -> Deferred:
         return self.backend.get(key)
+
+    def get_cached(self, key: str) -> Deferred:
+        """
+        The key as this cache holds it, which may be a write or two behind
+        the backend (kube's GET with C{resourceVersion=0}); the backend's
+        answer while the cache is not filled or the key is not cached here.
+        """
+        if not self.ready or not key.startswith(self.prefix):
+            return self.backend.get(key)
+        kv = self._index.get(key)
+        if kv is None:
+            return fail(KeyNotFoundError(key))
+        return succeed(kv)
 
     def count(self, prefix: str) -> Deferred:
         if not self.ready:
