@@ -15,6 +15,11 @@ same run. It prints ratios; absolute figures only say what this noisy
      streams, and HTTP/1.1 connections), with their ratio (target: create
      >= 50% of the raw write rate); GET of one object and LIST of 100
      objects, serial and concurrent.
+     etcd is a separate process that would take both cores when measured
+     alone, while in the API run kapi holds one of them. So that both
+     figures are taken on the same hardware, etcd and the load generator
+     are kept on one core and kapi on the other (``--no-pin`` leaves
+     placement to the OS); etcd's rate with both cores is printed too.
   2. LIST of 10,000 stored objects (resourceVersion=0, served from the
      watch cache, and a plain consistent list), time per list over HTTP/2
      and HTTP/1.1, against json.dumps of the same list in this process
@@ -30,7 +35,7 @@ stopped and temp dirs removed on exit, Ctrl-C included. About 2 minutes.
 
     .venv/bin/python bench/bench_api.py [--duration 3] [--backends sqlite,memory,etcd3]
         [--list-objects 10000] [--watchers 1000] [--fanout-writes 3]
-        [--connections 4] [--streams 8]
+        [--connections 4] [--streams 8] [--no-pin]
 """
 
 from __future__ import annotations
@@ -53,8 +58,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -148,6 +154,44 @@ def child_env() -> Dict[str, str]:
     return env
 
 
+# -- CPU placement ----------------------------------------------------------------
+
+def can_pin() -> bool:
+    return hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
+
+
+def placement() -> Tuple[Set[int], Set[int]]:
+    """(kapi's core, the core etcd and the load generator share)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return {cpus[0]}, {cpus[1]}
+
+
+def on_cpus(cpus: Optional[Set[int]]) -> Optional[Callable[[], None]]:
+    """A preexec_fn that keeps a child on `cpus` (None: anywhere)."""
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+@contextmanager
+def children_on(cpus: Optional[Set[int]]) -> Iterator[None]:
+    """Children started inside run on `cpus` (Go sized to match), as if started there."""
+    if cpus is None:
+        yield
+        return
+    before, maxprocs = os.sched_getaffinity(0), os.environ.get("GOMAXPROCS")
+    os.sched_setaffinity(0, cpus)
+    os.environ["GOMAXPROCS"] = str(len(cpus))
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+        if maxprocs is None:
+            os.environ.pop("GOMAXPROCS", None)
+        else:
+            os.environ["GOMAXPROCS"] = maxprocs
+
+
 class Client:
     """A persistent HTTP/1.1 connection to kapi with the bench bearer token."""
 
@@ -192,7 +236,8 @@ class Client:
 class Kapi:
     """One ``twistd -n kapi`` server process on a free loopback port."""
 
-    def __init__(self, tmp: str, backend: str, *flags: str) -> None:
+    def __init__(self, tmp: str, backend: str, *flags: str,
+                 cpus: Optional[Set[int]] = None) -> None:
         self.backend = backend
         self.data_dir = os.path.join(tmp, f"kapi-{backend}")
         os.makedirs(self.data_dir, exist_ok=True)
@@ -209,10 +254,13 @@ class Kapi:
                  "--port", f"ssl:{self.port}:interface=127.0.0.1",
                  "--data-dir", self.data_dir, "--storage-backend", backend,
                  "--token-auth-file", tokens, *flags],
-                stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir, env=child_env())
+                stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir, env=child_env(),
+                preexec_fn=on_cpus(cpus))
         self._undo = CLEANUP.add(lambda: stop_process(self.proc))
         self.cafile = os.path.join(self.data_dir, "certs", "ca.crt")
         self.client: Optional[Client] = None
+        #: Where load generators aimed at this server run (None: anywhere).
+        self.load_cpus: Optional[Set[int]] = None
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 60.0) -> None:
@@ -274,7 +322,7 @@ _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 def h2load(url: str, *, connections: int = 1, streams: int = 1,
            duration: Optional[float] = None, requests: Optional[int] = None,
            body: Any = None, h1: bool = False, tmp: str = "/tmp",
-           headers: Tuple[str, ...] = ()) -> Load:
+           headers: Tuple[str, ...] = (), cpus: Optional[Set[int]] = None) -> Load:
     """Run h2load against `url` (bounded by `duration` seconds or `requests`)."""
     command = [shutil.which("h2load") or "h2load", "-t", "1", "-c", str(connections)]
     command += ["--h1"] if h1 else ["-m", str(streams)]
@@ -292,7 +340,8 @@ def h2load(url: str, *, connections: int = 1, streams: int = 1,
     for h in headers:
         command += ["-H", h]
     command.append(url)
-    run = subprocess.run(command, capture_output=True, text=True, timeout=limit)
+    run = subprocess.run(command, capture_output=True, text=True, timeout=limit,
+                         preexec_fn=on_cpus(cpus))
     out = run.stdout
     finished, codes = _FINISHED.search(out), _CODES.search(out)
     done = _REQUESTS.search(out)
@@ -312,6 +361,7 @@ def h2load(url: str, *, connections: int = 1, streams: int = 1,
 
 
 def kapi_load(kapi: Kapi, path: str, tmp: str, **kw: Any) -> Load:
+    kw.setdefault("cpus", kapi.load_cpus)
     return h2load(kapi.url + path, tmp=tmp, headers=(f"Authorization: Bearer {TOKEN}",), **kw)
 
 
@@ -408,6 +458,10 @@ def bench_backend(backend: str, tmp: str, args: argparse.Namespace,
     row: Dict[str, Any] = results.setdefault(backend, {})
     flags: List[str] = []
     etcd = None
+    # Only etcd runs beside kapi as a process of its own; SQLite and memory
+    # work inside kapi (the SQLite writer is a thread of the server).
+    server_cpus: Optional[Set[int]] = None
+    backend_cpus: Optional[Set[int]] = None
     conc = dict(connections=args.connections, streams=args.streams)
     in_flight = args.connections * args.streams
     print(f"\n== {backend} ==", flush=True)
@@ -424,20 +478,37 @@ def bench_backend(backend: str, tmp: str, args: argparse.Namespace,
     elif backend == "etcd3":
         from kapi_twisted.storage.testing import EtcdServer
 
-        etcd = EtcdServer(os.path.join(tmp, "etcd"))
-        etcd.start()
-        CLEANUP.add(etcd.stop)
         body = etcd_txn_body()
-        serial = h2load(etcd.url + "/v3/kv/txn", h1=True, duration=args.duration,
-                        body=body, tmp=tmp)
-        parallel = h2load(etcd.url + "/v3/kv/txn", h1=True, connections=in_flight,
+        txn = "/v3/kv/txn"
+        if args.pin:
+            server_cpus, backend_cpus = placement()
+            alone = EtcdServer(os.path.join(tmp, "etcd-alone"))
+            alone.start()
+            CLEANUP.add(alone.stop)
+            both = h2load(alone.url + txn, h1=True, connections=in_flight,
                           duration=args.duration, body=body, tmp=tmp)
+            CLEANUP.remove(alone.stop)
+            alone.stop()
+            row["raw_unpinned"] = both.rate
+            print(f"  raw: etcd alone on every core, {in_flight} connections "
+                  f"{fmt_rate(both.rate)} (for reference)", flush=True)
+            print(f"  placement: kapi on CPU {sorted(server_cpus)}; etcd and h2load on CPU "
+                  f"{sorted(backend_cpus)}, for the raw and the API figures alike", flush=True)
+        etcd = EtcdServer(os.path.join(tmp, "etcd"))
+        with children_on(backend_cpus):
+            etcd.start()
+        CLEANUP.add(etcd.stop)
+        serial = h2load(etcd.url + txn, h1=True, duration=args.duration,
+                        body=body, tmp=tmp, cpus=backend_cpus)
+        parallel = h2load(etcd.url + txn, h1=True, connections=in_flight,
+                          duration=args.duration, body=body, tmp=tmp, cpus=backend_cpus)
         row["raw"], row["raw_conc"] = serial.rate, parallel.rate
         print(f"  raw: etcd /v3/kv/txn (compare + put), HTTP/1.1 keep-alive: serial "
               f"{fmt_rate(serial.rate)}, {in_flight} connections {fmt_rate(parallel.rate)}",
               flush=True)
         flags = ["--etcd-servers", etcd.url]
-    kapi = Kapi(tmp, backend, *flags)
+    kapi = Kapi(tmp, backend, *flags, cpus=server_cpus)
+    kapi.load_cpus = backend_cpus
     try:
         for ns in ("bench-create", "bench-read"):
             kapi.create_namespace(ns)
@@ -607,6 +678,12 @@ def summary(results: Dict[str, Dict[str, Any]], args: argparse.Namespace) -> Non
             cells.append("%.0f (%s)" % (r[key], ratio(r[key], r["raw_conc"], backend).strip()))
         cells += ["%.0f" % r[k] for k in ("get", "get_conc", "list100", "list100_conc")]
         print("| " + " | ".join(cells) + " |")
+    e = results.get("etcd3")
+    if e and "raw_unpinned" in e and "create_conc" in e:
+        print(f"\netcd3 figures above: kapi on one core, etcd and h2load on the other. etcd alone "
+              f"on every core: {e['raw_unpinned']:.0f}/s; against that, create h2 {c} is "
+              f"{ratio(e['create_conc'], e['raw_unpinned']).strip()} and h1 {n} "
+              f"{ratio(e['create_h1'], e['raw_unpinned']).strip()}.")
     b = results.get("big_list")
     if b and "plain_h1_ms" in b:
         d = b["dumps_ms"]
@@ -638,8 +715,14 @@ def main() -> int:
                         help="writes to the watched collection, one at a time")
     parser.add_argument("--connections", type=int, default=4, help="h2load connections")
     parser.add_argument("--streams", type=int, default=8, help="h2load streams per connection")
+    parser.add_argument("--no-pin", dest="pin", action="store_false",
+                        help="let the OS place etcd, kapi and h2load (default: one core for "
+                             "kapi, the other for etcd and h2load)")
     args = parser.parse_args()
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if args.pin and not can_pin():
+        print("(fewer than 2 CPUs or no sched_setaffinity: placement left to the OS)")
+        args.pin = False
     for b in args.backends:
         if b not in BACKENDS:
             parser.error(f"unknown backend {b!r}")
