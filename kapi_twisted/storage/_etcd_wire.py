@@ -1,7 +1,6 @@
 """
 The etcd v3 JSON gateway's wire format: base64 keys and values, string
-integers, error bodies, and the small HTTP pieces both the calls and the
-watch streams use.
+integers, error bodies, and which failures mean "could not connect".
 """
 
 from __future__ import annotations
@@ -9,14 +8,7 @@ from __future__ import annotations
 import base64
 import json
 
-from twisted.internet.defer import Deferred, succeed
-from twisted.internet.error import ConnectError, ConnectingCancelledError
-from twisted.internet.protocol import Protocol
-from twisted.web.client import ResponseDone
-from twisted.web.http import PotentialDataLoss
-from twisted.web.http_headers import Headers
-from twisted.web.iweb import IBodyProducer
-from zope.interface import implementer
+from twisted.internet.error import ConnectError, ConnectingCancelledError, DNSLookupError
 
 from ._index import prefix_end
 from .interface import (
@@ -27,8 +19,8 @@ from .interface import (
     UnavailableError,
 )
 
-JSON_HEADERS = Headers({b"content-type": [b"application/json"]})
-CONNECT_ERRORS = (ConnectError, ConnectingCancelledError)
+# Nothing was sent: the next server may be tried.
+CONNECT_ERRORS = (ConnectError, ConnectingCancelledError, DNSLookupError)
 
 
 def b64(data: bytes) -> str:
@@ -79,47 +71,3 @@ def error_from(status: int, body: bytes, requested: int = 0) -> StorageError:
 
 def decode_key(kv: dict) -> str:
     return base64.b64decode(kv["key"]).decode("utf-8")
-
-
-
-@implementer(IBodyProducer)
-class Body:
-    """A request body already in memory, written in one go."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.length = len(data)
-
-    def startProducing(self, consumer) -> Deferred:
-        consumer.write(self.data)
-        return succeed(None)
-
-    def pauseProducing(self) -> None:
-        pass
-
-    def resumeProducing(self) -> None:
-        pass
-
-    def stopProducing(self) -> None:
-        pass
-
-
-def read_body(response) -> Deferred:
-    d: Deferred = Deferred()
-    response.deliverBody(_Collect(d))
-    return d
-
-
-class _Collect(Protocol):
-    def __init__(self, d: Deferred) -> None:
-        self.d = d
-        self.chunks: list = []
-
-    def dataReceived(self, data: bytes) -> None:
-        self.chunks.append(data)
-
-    def connectionLost(self, reason) -> None:
-        if reason.check(ResponseDone, PotentialDataLoss):
-            self.d.callback(b"".join(self.chunks))
-        else:
-            self.d.errback(reason)

@@ -164,15 +164,15 @@ class WatchCache:
 
     def _wake(self) -> None:
         revision = self._index.revision
-        keep = []
-        for waiter in self._waiters:
-            target, d, call = waiter
-            if target <= revision:
-                call.cancel()
-                d.callback(True)
-            else:
-                keep.append(waiter)
-        self._waiters = keep
+        ready = [w for w in self._waiters if w[0] <= revision]
+        if not ready:
+            return
+        # Off the list before firing: a waiter's callbacks may run stop()
+        # or wake others.
+        self._waiters = [w for w in self._waiters if w[0] > revision]
+        for _, d, call in ready:
+            call.cancel()
+            d.callback(True)
 
     def _wait_for(self, revision: int, timeout: float) -> Deferred:
         """Fire with True once the cache reached C{revision}, False on timeout."""

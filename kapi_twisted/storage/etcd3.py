@@ -34,26 +34,18 @@ from twisted.internet.defer import (
 )
 from twisted.internet.task import LoopingCall, deferLater
 from twisted.logger import Logger
-from twisted.web.client import (
-    Agent,
-    HTTPConnectionPool,
-    RequestTransmissionFailed,
-    ResponseNeverReceived,
-)
 from zope.interface import implementer
 
 from . import _common
+from ._etcd_http import EtcdHTTPClient, ResponseNotReceived
 from ._etcd_wire import (
     CONNECT_ERRORS,
-    JSON_HEADERS,
-    Body,
     EtcdError,
     b64,
     error_from,
     key64,
     kv_from,
     range_end64,
-    read_body,
     revision_of,
 )
 from ._etcd_watch import EtcdWatch
@@ -116,13 +108,8 @@ class Etcd3Storage:
         self._compact_version = 0
         self._compact_previous = 0
         self.compacted = 0
-        self._pool = HTTPConnectionPool(reactor, persistent=True)
-        self._pool.maxPersistentPerHost = 64
-        self._pool.retryAutomatically = False
-        self._agent = Agent(reactor, pool=self._pool, connectTimeout=request_timeout)
-        self._stream_pool = HTTPConnectionPool(reactor, persistent=False)
-        self._stream_agent = Agent(
-            reactor, pool=self._stream_pool, connectTimeout=request_timeout
+        self._http = EtcdHTTPClient(
+            reactor, max_connections=64, connect_timeout=request_timeout
         )
         self._watches: set = set()
         self._running = False
@@ -148,18 +135,18 @@ class Etcd3Storage:
     def _call(self, path: str, data: bytes, deadline: float):
         delay = 0.05
         attempt = stale = 0
+        read = path == "/v3/kv/range"
+        wire_path = path.encode("ascii")
         while True:
             index = self._good % len(self.endpoints)
-            url = (self.endpoints[index] + path).encode("ascii")
             try:
-                response = yield self._agent.request(b"POST", url, JSON_HEADERS, Body(data))
-            except (RequestTransmissionFailed, ResponseNeverReceived) as e:
-                # A pooled connection that etcd closed (say, it restarted).
-                # Sending again is safe for reads, and for any request that
-                # never left; otherwise the outcome is unknown: report it.
+                code, body = yield self._http.post(self.endpoints[index], wire_path, data)
+            except ResponseNotReceived:
+                # The connection broke under the request (say, etcd
+                # restarted). Sending again is safe for reads; for writes
+                # the outcome is unknown: report it.
                 stale += 1
-                safe = path == "/v3/kv/range" or isinstance(e, RequestTransmissionFailed)
-                if not safe or stale > 2:
+                if not read or stale > 2:
                     raise
                 continue
             except CONNECT_ERRORS:
@@ -171,9 +158,8 @@ class Etcd3Storage:
                     delay = min(delay * 2, 1.0)
                 self._good = index + 1
                 continue
-            body = yield read_body(response)
-            if response.code != 200:
-                raise error_from(response.code, body)
+            if code != 200:
+                raise error_from(code, body)
             return json.loads(body)
 
     def _unavailable(self, failure, path: str, timeout: float):
@@ -181,9 +167,7 @@ class Etcd3Storage:
             return failure
         if failure.check(DeferredTimeoutError, CancelledError):
             raise UnavailableError(f"etcd did not answer {path} within {timeout:g}s")
-        if failure.check(
-            ResponseNeverReceived, RequestTransmissionFailed, *CONNECT_ERRORS
-        ) or failure.check(
+        if failure.check(ResponseNotReceived, *CONNECT_ERRORS) or failure.check(
             OSError, ConnectionError
         ):
             raise UnavailableError(f"etcd unreachable: {failure.getErrorMessage()}")
@@ -209,8 +193,7 @@ class Etcd3Storage:
             self._compact_loop.stop()
         for w in list(self._watches):
             w.stop()
-        self._stream_pool.closeCachedConnections()
-        return self._pool.closeCachedConnections()
+        return self._http.close()
 
     # -- reads ----------------------------------------------------------------
 
