@@ -505,3 +505,77 @@ class RealEtcdTests(unittest.TestCase):
         results = yield gatherResults(ds)
         self.assertEqual({code for code, _ in results}, {200})
         self.assertLessEqual(self.client.idle_connections(self.url), 4)
+
+
+class StorageRetryTests(unittest.TestCase):
+    """Etcd3Storage's use of the client: what it sends again and what it reports."""
+
+    timeout = 30
+
+    def storage(self, endpoints, **kwargs):
+        from kapi_twisted.storage.etcd3 import Etcd3Storage
+
+        store = Etcd3Storage(endpoints, compaction_interval=0, **kwargs)
+        self.addCleanup(store.stop)
+        return store
+
+    def scripted(self, answer):
+        server = _ScriptedFactory(answer)
+        port = reactor.listenTCP(0, server, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+
+        def close():
+            for p in server.connections:
+                if p not in server.closed:
+                    p.transport.abortConnection()
+            return wait_for(lambda: len(server.closed) == len(server.connections))
+
+        self.addCleanup(close)
+        return server, f"http://127.0.0.1:{port.getHost().port}"
+
+    def drop_first(self, protocol, body):
+        """Close the connection on the first request; answer later ones."""
+        if len(protocol.factory.requests) == 1:
+            protocol.transport.loseConnection()
+        else:
+            _ok(protocol, b'{"header":{"revision":"7"},"count":"3"}')
+
+    @inlineCallbacks
+    def test_next_server_after_refusal(self):
+        """With the first etcd refusing connections, calls go to the next one."""
+        probe = reactor.listenTCP(0, Factory(), interface="127.0.0.1")
+        dead = f"http://127.0.0.1:{probe.getHost().port}"
+        yield probe.stopListening()
+        store = self.storage([dead, _etcd().url])
+        kv = yield store.create("/kapi-test/etcd-http/next-server", b"{}")
+        got = yield store.get(kv.key)
+        self.assertEqual(got.mod_revision, kv.mod_revision)
+
+    @inlineCallbacks
+    def test_read_sent_again(self):
+        """A read whose connection broke before the answer is sent again and answers."""
+        server, url = self.scripted(self.drop_first)
+        store = self.storage([url])
+        count = yield store.count("/registry/pods/")
+        self.assertEqual(count, 3)
+        self.assertEqual(len(server.requests), 2)
+
+    @inlineCallbacks
+    def test_write_not_sent_again(self):
+        """A write whose connection broke before the answer is reported unavailable, not resent."""
+        from kapi_twisted.storage import UnavailableError
+
+        server, url = self.scripted(self.drop_first)
+        store = self.storage([url])
+        yield self.assertFailure(store.create("/registry/pods/ns/a", b"{}"), UnavailableError)
+        self.assertEqual(len(server.requests), 1)
+
+    @inlineCallbacks
+    def test_timeout_reported(self):
+        """An etcd that never answers: the call fails as unavailable after its timeout."""
+        from kapi_twisted.storage import UnavailableError
+
+        server, url = self.scripted(lambda protocol, body: None)
+        store = self.storage([url], request_timeout=0.3)
+        yield self.assertFailure(store.get("/registry/pods/ns/a"), UnavailableError)
+        yield wait_for(lambda: len(server.closed) == 1)
