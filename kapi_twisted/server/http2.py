@@ -1,6 +1,8 @@
 """
-The HTTP/2 connection: the h2 library's state machine (all of its protocol
-checks) driven directly, producing ordinary twisted.web L{Request}s.
+The HTTP/2 connection: the h2 library's state machine (its framing and
+stream checks) driven directly, producing ordinary twisted.web L{Request}s.
+A request's header list is checked by L{_http2_headers} as Go checks it (a
+malformed request resets its stream, h2 would end the connection).
 
 Why not twisted.web's own C{H2Connection}: it speaks with h2's default
 settings, and its per-stream machinery (a priority tree, a send loop that
@@ -43,9 +45,18 @@ from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
+from twisted.web.http import datetimeToString
 from zope.interface import implementer
 
 from ._hpack import ResponseHeaderEncoder
+from ._http2_headers import (
+    MalformedRequest,
+    RejectedRequest,
+    RequestHead,
+    check_trailers,
+    declares_trailers,
+    read_request_head,
+)
 
 log = Logger()
 
@@ -98,8 +109,11 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         self.settings = settings
         self.conn = h2.connection.H2Connection(h2.config.H2Configuration(
             client_side=False, header_encoding=None,
-            # The peer's frames and headers are checked; ours are built
-            # lower-case and free of connection headers by writeHeaders.
+            # h2 checks the peer's frames; the request's header list is
+            # checked (as Go does) by read_request_head, cookies joined there.
+            validate_inbound_headers=False, normalize_inbound_headers=False,
+            # Ours are built lower-case and free of connection headers by
+            # writeHeaders.
             validate_outbound_headers=False, normalize_outbound_headers=False))
         # Our header blocks without Huffman coding or dynamic-table churn.
         self.conn.encoder = ResponseHeaderEncoder()
@@ -246,9 +260,58 @@ class HTTP2Connection(Protocol, TimeoutMixin):
             # After our GOAWAY: the peer retries elsewhere.
             self.conn.reset_stream(stream_id, _ERR.REFUSED_STREAM)
             return
+        try:
+            head = read_request_head(event.headers)
+        except MalformedRequest as e:
+            self._reset_malformed(stream_id, e)
+            return
+        except RejectedRequest as e:
+            self._reject(stream_id, e.message, ended=event.stream_ended is not None)
+            return
         stream = _Stream(self, stream_id)
         self.streams[stream_id] = stream
-        stream.start(event.headers)
+        stream.start(head)
+
+    def _trailers_received(self, event: h2.events.TrailersReceived) -> None:
+        stream = self.streams.get(event.stream_id)
+        declared = stream is not None and declares_trailers(
+            stream.request.requestHeaders.getRawHeaders(b"trailer"))
+        try:
+            check_trailers(event.headers, declared)
+        except MalformedRequest as e:
+            self._reset_malformed(event.stream_id, e)
+
+    def _reset_malformed(self, stream_id: int, error: MalformedRequest) -> None:
+        """A malformed request or trailers: the stream is reset, the connection goes on."""
+        log.debug("Malformed HTTP/2 request from {peer}: {error}",
+                  peer=str(self._peer), error=str(error))
+        self.conn.reset_stream(stream_id, _ERR.PROTOCOL_ERROR)
+        stream = self.streams.get(stream_id)
+        if stream is not None:
+            stream.lost(Failure(ConnectionLost(f"malformed request: {error}")))
+            self.stream_done(stream)
+
+    def _reject(self, stream_id: int, message: str, ended: bool) -> None:
+        """
+        Answer 400 with C{message} as Go's C{http.Error} does, outside the
+        API (no filters, no audit); a request body still coming is refused
+        with RST_STREAM NO_ERROR after the answer.
+        """
+        body = message.encode("utf-8") + b"\n"
+        conn = self.conn
+        try:
+            conn.send_headers(stream_id, [
+                (b":status", b"400"),
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"x-content-type-options", b"nosniff"),
+                (b"content-length", b"%d" % len(body)),
+                (b"date", datetimeToString()),
+            ])
+            conn.send_data(stream_id, body, end_stream=True)
+            if not ended:
+                conn.reset_stream(stream_id, _ERR.NO_ERROR)
+        except h2.exceptions.ProtocolError:  # the connection is closing
+            pass
 
     def _data_received(self, event: h2.events.DataReceived) -> None:
         # Request bodies are read whole (as twisted.web does); the window is
@@ -346,6 +409,7 @@ class HTTP2Connection(Protocol, TimeoutMixin):
 
 _HANDLERS = {
     h2.events.RequestReceived: HTTP2Connection._request_received,
+    h2.events.TrailersReceived: HTTP2Connection._trailers_received,
     h2.events.DataReceived: HTTP2Connection._data_received,
     h2.events.StreamEnded: HTTP2Connection._stream_ended,
     h2.events.StreamReset: HTTP2Connection._stream_reset,
@@ -380,20 +444,15 @@ class _Stream:
 
     # -- request side ---------------------------------------------------------
 
-    def start(self, headers: List[Any]) -> None:
+    def start(self, head: RequestHead) -> None:
         request = self.request
-        self.command = self.path = b""
+        self.command = head.method
+        self.path = head.path
         got_length = False
         add = request.requestHeaders.addRawHeader
-        for name, value in headers:
-            if name[:1] == b":":
-                if name == b":method":
-                    self.command = value
-                elif name == b":path":
-                    self.path = value
-                elif name == b":authority":
-                    add(b"host", value)
-                continue
+        if head.authority:
+            add(b"host", head.authority)
+        for name, value in head.fields:
             add(name, value)
             if name == b"content-length":
                 try:
