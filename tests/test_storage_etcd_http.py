@@ -1,7 +1,9 @@
 """
-The etcd backend's own HTTP/1.1 client (kapi_twisted.storage._etcd_http):
-its parser and pool driven byte by byte in memory, its edge cases against a
-tiny scripted TCP server on loopback, and its calls against a real etcd.
+The etcd backend's HTTP: its own HTTP/1.1 client for unary calls
+(kapi_twisted.storage._etcd_http) with its parser and pool driven byte by
+byte in memory, its edge cases against a tiny scripted TCP server on
+loopback, and its calls against a real etcd; what Etcd3Storage resends and
+reports through it; and the watch stream over treq.
 """
 
 from __future__ import annotations
@@ -579,3 +581,50 @@ class StorageRetryTests(unittest.TestCase):
         store = self.storage([url], request_timeout=0.3)
         yield self.assertFailure(store.get("/registry/pods/ns/a"), UnavailableError)
         yield wait_for(lambda: len(server.closed) == 1)
+
+
+class WatchStreamTests(unittest.TestCase):
+    """The watch stream (over treq) against a real etcd."""
+
+    timeout = 30
+
+    @inlineCallbacks
+    def started(self):
+        from kapi_twisted.storage.etcd3 import Etcd3Storage
+
+        store = Etcd3Storage([_etcd().url], compaction_interval=0)
+        yield store.start()
+        self.addCleanup(store.stop)
+        return store
+
+    @inlineCallbacks
+    def test_broken_stream_resumes(self):
+        """A watch whose connection breaks picks up after the last event, without repeats."""
+        from kapi_twisted.storage.testing import EventCollector
+
+        store = yield self.started()
+        prefix = "/kapi-test/etcd-http/resume/"
+        start = yield store.current_revision()
+        events = EventCollector()
+        w = store.watch(prefix, start, events)
+        self.addCleanup(w.stop)
+        first = yield store.create(prefix + "a", b"{}")
+        yield events.wait(1)
+        broken = w._protocol
+        broken.transport.abortConnection()
+        second = yield store.create(prefix + "b", b"{}")
+        got = yield events.wait(2)
+        self.assertEqual([e.kv.mod_revision for e in got], [first.mod_revision, second.mod_revision])
+        self.assertIsNot(w._protocol, broken)
+
+    @inlineCallbacks
+    def test_stop_closes_quiet_stream(self):
+        """Stopping a watch that has nothing to deliver closes its connection."""
+        store = yield self.started()
+        start = yield store.current_revision()
+        w = store.watch("/kapi-test/etcd-http/quiet/", start, lambda event: None)
+        yield wait_for(lambda: w._stream is not None)
+        protocol = w._protocol
+        w.stop()
+        yield w.done
+        yield wait_for(lambda: protocol.transport is None or not protocol.transport.connected)

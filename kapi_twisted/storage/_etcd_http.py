@@ -36,7 +36,7 @@ from typing import Any, Deque, Dict, List, Optional, Set, Tuple
 from urllib.parse import urlsplit
 
 from twisted.internet.defer import Deferred, gatherResults, succeed
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionDone, NotConnectingError
 from twisted.internet.protocol import ClientFactory, Protocol, connectionDone
 from twisted.python.failure import Failure
 
@@ -123,7 +123,7 @@ class _Attempt(ClientFactory):
     """
     One connection's life, from connecting to closed: makes the protocol,
     reports a failed connect to the request that asked for it, and fires
-    L{finished} when the connection is gone.
+    the Deferreds of L{when_gone} once the connection is gone.
     """
 
     noisy = False
@@ -153,7 +153,10 @@ class _Attempt(ClientFactory):
     def stop(self) -> None:
         """Give up on connecting (the request went away)."""
         if self.protocol_instance is None and self.connector is not None:
-            self.connector.stopConnecting()
+            try:
+                self.connector.stopConnecting()
+            except NotConnectingError:
+                pass
 
     def when_gone(self) -> Deferred:
         if self.gone:
