@@ -296,9 +296,14 @@ class PoolTests(unittest.SynchronousTestCase):
         self.assertEqual(closed, [None])
 
     def test_bad_url(self):
-        """A URL that is not http(s) is refused up front."""
+        """A URL that is not http(s) fails the call with ValueError, and the store refuses it."""
+        from kapi_twisted.storage.etcd3 import Etcd3Storage
+
         m = _Memory()
-        self.assertRaises(ValueError, m.client.post, "unix:///etcd.sock", b"/v3/kv/range", b"{}")
+        got = _results(m.client.post("unix:///etcd.sock", b"/v3/kv/range", b"{}"))
+        got[0].trap(ValueError)
+        self.assertRaises(ValueError, Etcd3Storage, ["127.0.0.1:2379"], m.reactor)
+        self.assertRaises(ValueError, Etcd3Storage, ["http://127.0.0.1:port"], m.reactor)
 
 
 class _Scripted(Protocol):

@@ -35,7 +35,7 @@ from collections import deque
 from typing import Any, Deque, Dict, List, Optional, Set, Tuple
 from urllib.parse import urlsplit
 
-from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.defer import Deferred, fail, gatherResults, succeed
 from twisted.internet.error import ConnectionDone, NotConnectingError
 from twisted.internet.protocol import ClientFactory, Protocol, connectionDone
 from twisted.python.failure import Failure
@@ -44,6 +44,7 @@ __all__ = [
     "BadResponse",
     "EtcdHTTPClient",
     "ResponseNotReceived",
+    "check_url",
 ]
 
 
@@ -61,15 +62,25 @@ _MAX_HEAD = 64 * 1024
 _IDLE, _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILER, _UNTIL_CLOSE = range(8)
 
 
+def check_url(url: str) -> Any:
+    """C{url} split, if it is an C{http://} or C{https://} server URL; else ValueError."""
+    parts = urlsplit(url)
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f"bad port in {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return parts
+
+
 class _Endpoint:
     """One server (scheme, host, port): its idle connections, its count, its queue."""
 
     __slots__ = ("host", "port", "tls", "prefix", "idle", "open", "waiting")
 
     def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {url!r}")
+        parts = check_url(url)
         self.tls = parts.scheme == "https"
         self.host = parts.hostname
         self.port = parts.port or (443 if self.tls else 80)
@@ -491,7 +502,10 @@ class EtcdHTTPClient:
         except KeyError:
             endpoint = self._endpoints.get(url)
             if endpoint is None:
-                endpoint = self._endpoints[url] = _Endpoint(url)
+                try:
+                    endpoint = self._endpoints[url] = _Endpoint(url)
+                except ValueError:
+                    return fail()
             endpoint, head = self._heads[key] = (endpoint, endpoint.head(path))
         request = _Request(endpoint, b"%s%d\r\n\r\n%s" % (head, len(body), body))
         idle = endpoint.idle

@@ -46,7 +46,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from . import _common
-from ._etcd_http import EtcdHTTPClient, ResponseNotReceived
+from ._etcd_http import EtcdHTTPClient, ResponseNotReceived, check_url
 from ._etcd_wire import (
     CONNECT_ERRORS,
     EtcdError,
@@ -114,6 +114,8 @@ class Etcd3Storage:
             raise ValueError("no etcd servers given")
         self._reactor = reactor
         self.endpoints = [e.rstrip("/") for e in endpoints]
+        for url in self.endpoints:
+            check_url(url)
         self._good = 0
         self.request_timeout = request_timeout
         self.connect_retry = 1.0
