@@ -8,10 +8,14 @@ plumbing, the line-by-line response parser and its state machine, pausing
 and resuming the transport around every response) taking about a quarter
 of the server's CPU. This client does only what etcd's gateway needs:
 requests are built as one bytes object, and a response's head is parsed
-with a handful of C-level searches. It keeps a small pool of keep-alive
-connections per endpoint; each carries one request at a time (no
-pipelining), and at most C{max_connections} are open per endpoint (more
-requests wait for a free connection).
+with a handful of C-level searches. Creates through Etcd3Storage alone (16
+in flight, one process) took ~235 microseconds of CPU each over C{Agent}
+and ~77 over this client, most of the rest being the send and receive
+system calls.
+
+It keeps a small pool of keep-alive connections per endpoint; each carries
+one request at a time (no pipelining), and at most C{max_connections} are
+open per endpoint (more requests wait for a free connection).
 
 What a caller can tell apart, and may do about it:
   - a C{ConnectError} (or C{DNSLookupError}): no connection could be made,
