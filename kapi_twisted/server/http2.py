@@ -49,6 +49,7 @@ from twisted.web.http import datetimeToString
 from zope.interface import implementer
 
 from ._hpack import ResponseHeaderEncoder
+from ._http2_hpack_decoder import RequestHeaderDecoder
 from ._http2_headers import (
     MalformedRequest,
     RejectedRequest,
@@ -115,8 +116,10 @@ class HTTP2Connection(Protocol, TimeoutMixin):
             # Ours are built lower-case and free of connection headers by
             # writeHeaders.
             validate_outbound_headers=False, normalize_outbound_headers=False))
-        # Our header blocks without Huffman coding or dynamic-table churn.
+        # Our header blocks without Huffman coding or dynamic-table churn,
+        # and the peer's decoded faster than hpack does.
         self.conn.encoder = ResponseHeaderEncoder()
+        self.conn.decoder = RequestHeaderDecoder()
         self.streams: Dict[int, _Stream] = {}
         self._blocked: List[_Stream] = []  # streams with data waiting for window
         self._dirty: List[_Stream] = []  # streams with data written this turn
