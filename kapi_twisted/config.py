@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, List, Mapping, Tuple
 
 from kapi_twisted.durations import parse_duration
+from kapi_twisted.storage._etcd_http import check_url as check_etcd_url
 
 TLS_VERSIONS = ("VersionTLS10", "VersionTLS11", "VersionTLS12", "VersionTLS13")
 STORAGE_BACKENDS = ("sqlite", "memory", "etcd3")
@@ -97,8 +98,10 @@ class ServerConfig:
         if self.storage_backend == "etcd3" and not self.etcd_servers:
             raise ConfigError("--etcd-servers must be specified for --storage-backend=etcd3")
         for server in self.etcd_servers:
-            if not server.startswith(("http://", "https://")):
-                raise ConfigError(f"--etcd-servers: not a URL: {server!r}")
+            try:
+                check_etcd_url(server)
+            except ValueError as e:
+                raise ConfigError(f"--etcd-servers: {e}")
         try:
             ipaddress.ip_network(self.service_cluster_ip_range)
         except ValueError as e:
