@@ -77,10 +77,10 @@ class _Client:
             if self.conn.data_to_send():
                 self.send()
 
-    def get(self, path, end_stream=True, method=b"GET", body=None):
+    def get(self, path, end_stream=True, method=b"GET", body=None, extra=()):
         stream_id = self.conn.get_next_available_stream_id()
         headers = [(b":method", method), (b":path", path), (b":scheme", b"https"),
-                   (b":authority", b"localhost")]
+                   (b":authority", b"localhost"), *extra]
         if body is not None:
             headers.append((b"content-length", b"%d" % len(body)))
         self.conn.send_headers(stream_id, headers, end_stream=end_stream and body is None)
@@ -147,6 +147,15 @@ class HTTP2ConnectionTests(SynchronousTestCase):
         c = _Client(self)
         sid = c.get(b"/upload", method=b"POST", body=b"y" * 300_000)
         self.assertEqual(c.response(sid), (b"200", b"got 300000", True))
+
+    def test_expect_continue(self):
+        """A request expecting 100-continue gets the interim 100 before its answer."""
+        c = _Client(self)
+        sid = c.get(b"/upload", method=b"POST", body=b"y" * 10,
+                    extra=[(b"expect", b"100-continue")])
+        interim = [e for e in c.events if isinstance(e, h2.events.InformationalResponseReceived)]
+        self.assertEqual([dict(e.headers)[b":status"] for e in interim], [b"100"])
+        self.assertEqual(c.response(sid), (b"200", b"got 10", True))
 
     def test_streamed_answer(self):
         """A streamed answer (a watch) sends each write as it is made, then ends."""

@@ -451,7 +451,7 @@ class _Stream:
         request = self.request
         self.command = head.method
         self.path = head.path
-        got_length = False
+        got_length = expect_continue = cookies = False
         add = request.requestHeaders.addRawHeader
         if head.authority:
             add(b"host", head.authority)
@@ -464,11 +464,15 @@ class _Stream:
                     self._respondToBadRequestAndDisconnect()
                     return
                 got_length = True
+            elif name == b"cookie":
+                cookies = True
+            elif name == b"expect" and value.lower() == b"100-continue":
+                expect_continue = True
         if not got_length:
             request.gotLength(0 if self.command in (b"GET", b"HEAD") else None)
-        request.parseCookies()
-        expect = request.requestHeaders.getRawHeaders(b"expect")
-        if expect and expect[0].lower() == b"100-continue":
+        if cookies:
+            request.parseCookies()
+        if expect_continue:
             self.connection.conn.send_headers(self.stream_id, [(b":status", b"100")])
 
     def body(self, data: bytes) -> None:
