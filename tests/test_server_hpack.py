@@ -82,6 +82,26 @@ class RequestHeaderDecoderTests(TestCase):
                 self.assertEqual(decoder.decode(encoder.encode(block), raw=True), block)
             self.assertEqual(decoder.header_table.maxsize, size)
 
+    def test_repeated_block_after_table_change(self):
+        """The same block bytes decode afresh once the dynamic table has changed."""
+        decoder = RequestHeaderDecoder()
+        newest = b"\xbe"  # index 62: the newest dynamic entry
+        decoder.decode(b"\x40\x03x-a\x011", raw=True)
+        self.assertEqual(decoder.decode(newest, raw=True), [(b"x-a", b"1")])
+        self.assertEqual(decoder.decode(newest, raw=True), [(b"x-a", b"1")])
+        decoder.decode(b"\x40\x03x-b\x012", raw=True)
+        self.assertEqual(decoder.decode(newest, raw=True), [(b"x-b", b"2")])
+        decoder.decode(b"\x20", raw=True)  # table size 0: the entries are gone
+        self.assertRaises(InvalidTableIndexError, decoder.decode, newest, True)
+
+    def test_repeated_block_limits(self):
+        """A remembered block is still held to a lowered header list limit."""
+        decoder = RequestHeaderDecoder()
+        block = b"\x00\x03x-a\x28" + b"a" * 40  # a literal, not indexed
+        self.assertEqual(decoder.decode(block, raw=True), [(b"x-a", b"a" * 40)])
+        decoder.max_header_list_size = 50
+        self.assertRaises(OversizedHeaderListError, decoder.decode, block)
+
     def test_text(self):
         """Without raw the fields come back as text, as hpack's decoder gives them."""
         block = Encoder().encode([(b":method", b"GET"), (b"x-name", "d\u00e9j\u00e0".encode())])

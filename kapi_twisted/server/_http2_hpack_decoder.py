@@ -12,7 +12,10 @@ Here the block is read in one loop over the bytes, Huffman strings are
 decoded a byte at a time through a 256-state table (built on first use,
 about 30 ms and 1 MB), and decoded strings are remembered (a bounded
 cache keyed by the coded bytes, shared by connections): a repeated token
-or path costs one dictionary lookup. The dynamic table is hpack's
+or path costs one dictionary lookup. Whole blocks that leave the dynamic
+table alone are remembered too, per connection, until the table next
+changes: a client repeating a request (the same path, fields indexed)
+sends the same bytes, decoded once. The dynamic table is hpack's
 L{HeaderTable}, and the decoder is an L{hpack.Decoder} as far as h2 can
 tell (the same limits, attributes and exceptions); fields come back as
 plain C{(name, value)} tuples.
@@ -43,6 +46,7 @@ _cache: Dict[bytes, bytes] = {}
 _cache_bytes = 0
 _CACHE_BYTES = 1 << 20
 _CACHE_MIN = 4  # shorter strings decode about as fast as they are looked up
+_BLOCKS = 32  # header blocks remembered per connection
 
 # The byte-at-a-time Huffman machine: for state s (a node of the code tree,
 # times 256) and input byte b, _NEXT[s + b] is the next state and
@@ -179,17 +183,37 @@ def _string(data: bytes, position: int) -> Tuple[bytes, int]:
 class RequestHeaderDecoder(Decoder):
     """An L{hpack.Decoder} that decodes faster (see the module docstring)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Decoded blocks that did not change the dynamic table, valid while
+        # it stays as it is (cleared whenever a block changes it).
+        self._blocks: Dict[bytes, Tuple[int, List[Tuple[bytes, bytes]]]] = {}
+
     def decode(self, data: Any, raw: bool = False) -> List[Any]:
         if not isinstance(data, bytes):
             data = bytes(data)
+        blocks = self._blocks
+        known = blocks.get(data)
+        if (known is not None and known[0] <= self.max_header_list_size
+                and self.header_table.maxsize <= self.max_allowed_table_size):
+            headers = list(known[1])
+        else:
+            headers = self._decode(data)
+        if not raw:
+            return [(name.decode("utf-8"), value.decode("utf-8")) for name, value in headers]
+        return headers
+
+    def _decode(self, data: bytes) -> List[Tuple[bytes, bytes]]:
         table = self.header_table
         dynamic = table.dynamic_entries
+        blocks = self._blocks
         limit = self.max_header_list_size
         headers: List[Tuple[bytes, bytes]] = []
         append = headers.append
         size = 0
         position = 0
         end = len(data)
+        changed = False
         while position < end:
             first = data[position]
             position += 1
@@ -216,6 +240,8 @@ class RequestHeaderDecoder(Decoder):
                 header = (name, value)
                 if first & 0x40:
                     table.add(name, value)
+                    changed = True
+                    blocks.clear()
             else:
                 # Dynamic table size update: only before the first field.
                 if headers:
@@ -226,6 +252,8 @@ class RequestHeaderDecoder(Decoder):
                 if new_size > self.max_allowed_table_size:
                     raise InvalidTableSizeError("Encoder exceeded max allowable table size")
                 table.maxsize = new_size
+                changed = True
+                blocks.clear()
                 continue
             append(header)
             size += _ENTRY_OVERHEAD + len(header[0]) + len(header[1])
@@ -234,8 +262,10 @@ class RequestHeaderDecoder(Decoder):
                     f"A header list larger than {limit} has been received")
         if table.maxsize > self.max_allowed_table_size:
             raise InvalidTableSizeError("Encoder did not shrink table size to within the max")
-        if not raw:
-            return [(name.decode("utf-8"), value.decode("utf-8")) for name, value in headers]
+        if not changed:
+            if len(blocks) >= _BLOCKS:
+                blocks.clear()
+            blocks[data] = (size, list(headers))
         return headers
 
     @staticmethod
