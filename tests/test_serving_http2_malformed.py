@@ -283,6 +283,38 @@ class MalformedRequestTests(TestCase):
         self.assertEqual(follow, ("answer", b"200"))
 
     @inlineCallbacks
+    def test_malformed_request_and_trailers_together(self):
+        """A malformed request whose body and bad trailers arrive with it is reset once."""
+
+        def act(c):
+            sid = c.conn.get_next_available_stream_id()
+            c.conn.send_headers(sid, _replace(b":method", b"POST") + [(b"X-Upper", b"1")])
+            c.conn.send_data(sid, b"body")
+            c.conn.send_headers(sid, [(b":path", b"/other")], end_stream=True)
+            c.sock.sendall(c.conn.data_to_send())
+            return sid
+
+        outcome, follow = yield self.exchange(act)
+        self.assertEqual(outcome, ("reset", ErrorCodes.PROTOCOL_ERROR))
+        self.assertEqual(follow, ("answer", b"200"))
+
+    @inlineCallbacks
+    def test_rejected_request_and_trailers_together(self):
+        """A request answered 400 whose bad trailers arrive with it still gets its 400."""
+
+        def act(c):
+            sid = c.conn.get_next_available_stream_id()
+            c.conn.send_headers(sid, _replace(b":method", b"POST") + [(b"upgrade", b"x")])
+            c.conn.send_data(sid, b"body")
+            c.conn.send_headers(sid, [(b":path", b"/other")], end_stream=True)
+            c.sock.sendall(c.conn.data_to_send())
+            return sid
+
+        outcome, follow = yield self.exchange(act)
+        self.assertEqual(outcome[:2], ("answer", b"400"))
+        self.assertEqual(follow, ("answer", b"200"))
+
+    @inlineCallbacks
     def test_plain_trailers(self):
         """Trailers with ordinary fields end the request normally."""
 

@@ -277,8 +277,9 @@ class HTTP2Connection(Protocol, TimeoutMixin):
 
     def _trailers_received(self, event: h2.events.TrailersReceived) -> None:
         stream = self.streams.get(event.stream_id)
-        declared = stream is not None and declares_trailers(
-            stream.request.requestHeaders.getRawHeaders(b"trailer"))
+        if stream is None:
+            return  # already reset or answered (they came with the request)
+        declared = declares_trailers(stream.request.requestHeaders.getRawHeaders(b"trailer"))
         try:
             check_trailers(event.headers, declared)
         except MalformedRequest as e:
@@ -288,7 +289,10 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         """A malformed request or trailers: the stream is reset, the connection goes on."""
         log.debug("Malformed HTTP/2 request from {peer}: {error}",
                   peer=str(self._peer), error=str(error))
-        self.conn.reset_stream(stream_id, _ERR.PROTOCOL_ERROR)
+        try:
+            self.conn.reset_stream(stream_id, _ERR.PROTOCOL_ERROR)
+        except h2.exceptions.ProtocolError:  # the stream or connection is closed
+            pass
         stream = self.streams.get(stream_id)
         if stream is not None:
             stream.lost(Failure(ConnectionLost(f"malformed request: {error}")))
