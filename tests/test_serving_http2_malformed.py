@@ -239,6 +239,11 @@ class MalformedRequestTests(TestCase):
         return self.assert_400(_with((b"te", b"gzip")),
                                b'request header "TE" may only be "trailers" in HTTP/2')
 
+    def test_te_twice(self):
+        """Two TE fields, even both "trailers", are answered 400."""
+        return self.assert_400(_with((b"te", b"trailers"), (b"te", b"trailers")),
+                               b'request header "TE" may only be "trailers" in HTTP/2')
+
     @inlineCallbacks
     def test_te_trailers(self):
         """TE: trailers is accepted."""

@@ -3,10 +3,11 @@ The checks HTTP/2 asks of a request's header list (RFC 9113 8.2 and 8.3),
 made as Go's HTTP/2 server (kube-apiserver's) makes them, in the one pass
 that also splits the list into what twisted.web's Request wants.
 
-Why not h2's own inbound validation: it chains seven generators over every
-field and Huffman-free value byte by byte (about a tenth of the CPU of a
-create over HTTP/2), and it makes every malformed request a connection
-error, where Go resets only the stream. What Go does, and so we do:
+Why not h2's own inbound validation: it chains seven generators over the
+fields and walks every name and value byte by byte in Python (about a tenth
+of the CPU of a create over HTTP/2), and it makes every malformed request a
+connection error, where Go resets only the stream. What Go does, and so we
+do:
 
   - a field value with a control character other than HTAB, a field name
     that is empty, upper-case or not an RFC 9110 token, a pseudo-header after
@@ -14,10 +15,12 @@ error, where Go resets only the stream. What Go does, and so we do:
     C{:protocol} (extended CONNECT is not offered), a request without
     C{:method}, C{:path} or an C{http}/C{https} C{:scheme} (CONNECT: without
     C{:path} and C{:scheme}, with C{:authority}), userinfo in C{:authority},
-    or a C{:path} Go's C{url.ParseRequestURI} refuses: the stream is reset
-    with PROTOCOL_ERROR (L{MalformedRequest});
+    or a C{:path} Go's C{url.ParseRequestURI} refuses (a control character,
+    a broken percent escape, neither "/...", "*" nor "scheme:..."; the
+    authority of an absolute URI is not checked further): the stream is
+    reset with PROTOCOL_ERROR (L{MalformedRequest});
   - a connection-specific field (Connection, Keep-Alive, Proxy-Connection,
-    Transfer-Encoding, Upgrade) or a TE other than one "trailers": the
+    Transfer-Encoding, Upgrade) or TE other than a single "trailers": the
     request is answered 400 with Go's message, without reaching the API
     (L{RejectedRequest});
   - trailers with a pseudo-header or a bad field: the stream is reset.
@@ -171,6 +174,7 @@ def read_request_head(headers: Iterable[Header]) -> RequestHead:
             if te is None:
                 te = []
             te.append(value)
+            fields.append((name, value))
         elif name == b"host" and authority:
             pass  # :authority is the Host
         else:
