@@ -106,7 +106,7 @@ class MalformedRequestTests(TestCase):
         self.port = port_of(serving)
 
     def exchange(self, act: Callable[[_RawClient], int]) -> Any:
-        """Run C{act} on a fresh connection; fire with its stream's outcome and a follow-up GET's."""
+        """Run C{act} on a new connection; fire with its stream's outcome and a next GET's."""
 
         def client():
             with tls_connect(self.port, client_context(alpn=["h2"])) as sock:
