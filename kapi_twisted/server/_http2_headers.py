@@ -4,9 +4,10 @@ made as Go's HTTP/2 server (kube-apiserver's) makes them, in the one pass
 that also splits the list into what twisted.web's Request wants.
 
 Why not h2's own inbound validation: it chains seven generators over the
-fields and walks every name and value byte by byte in Python (about a tenth
-of the CPU of a create over HTTP/2), and it makes every malformed request a
-connection error, where Go resets only the stream. What Go does, and so we
+fields and walks every name and value byte by byte in Python (about 15
+microseconds a request, some 4% of a create over HTTP/2; this pass takes
+3), and it makes every malformed request a connection error, where Go
+resets only the stream. What Go does, and so we
 do:
 
   - a field value with a control character other than HTAB, a field name
