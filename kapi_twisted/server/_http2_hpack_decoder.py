@@ -6,7 +6,8 @@ every field and Huffman-decodes a nibble at a time: about 35 microseconds
 a create under h2load (some 40% of h2's receiving work), most of it
 re-decoding the same Huffman strings: h2load and other nghttp2 clients
 never index C{:path}, C{content-length} or C{authorization}, so a bearer
-token arrives Huffman-coded on every request. Here it is 2 to 5.
+token arrives Huffman-coded on every request. Here such a block takes
+about 6 microseconds with a new path each time, 0.2 when it repeats.
 
 Here the block is read in one loop over the bytes, Huffman strings are
 decoded a byte at a time through a 256-state table (built on first use,
