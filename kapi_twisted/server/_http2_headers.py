@@ -42,9 +42,9 @@ Header = Tuple[bytes, bytes]
 _bad_value = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]").search
 # Go's validWireHeaderFieldName: a non-empty token, lower case.
 _token_name = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-z]+\Z").match
-# url.ParseRequestURI: no control character (HTAB included) anywhere, and
-# each % in the path (before any ?) followed by two hex digits.
-_ctl = re.compile(rb"[\x00-\x1f\x7f]").search
+# url.ParseRequestURI: no control character (HTAB included: the others are
+# refused in any value) and each % in the path (before any ?) followed by
+# two hex digits.
 _bad_escape = re.compile(rb"%(?![0-9A-Fa-f]{2})").search
 _scheme = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*:").match
 
@@ -105,8 +105,8 @@ def _name_ok(name: bytes) -> bool:
 
 
 def _path_ok(path: bytes) -> bool:
-    """What Go's url.ParseRequestURI accepts as a request target."""
-    if _ctl(path) is not None:
+    """What Go's url.ParseRequestURI accepts as a request target (a valid value)."""
+    if b"\t" in path:
         return False
     if path[:1] != b"/":
         # "*" (OPTIONS) or an absolute URI (scheme first).
@@ -161,7 +161,7 @@ def read_request_head(headers: Iterable[Header]) -> RequestHead:
                 raise MalformedRequest(f"invalid pseudo-header {name!r}")
             continue
         regular = True
-        if not _name_ok(name):
+        if name not in _GOOD_NAMES and not _name_ok(name):
             raise MalformedRequest(f"invalid field name {name!r}")
         if name == b"cookie":
             if cookies is None:
