@@ -208,6 +208,18 @@ class MalformedRequestTests(TestCase):
         """A CONNECT with :path and :scheme resets the stream."""
         return self.assert_reset(_replace(b":method", b"CONNECT"))
 
+    def test_connect_without_authority(self):
+        """A CONNECT without :authority resets the stream."""
+        return self.assert_reset([(b":method", b"CONNECT")])
+
+    @inlineCallbacks
+    def test_connect_well_formed(self):
+        """A well-formed CONNECT (only :method and :authority) is answered, not reset."""
+        outcome, follow = yield self.exchange(
+            lambda c: c.send([(b":method", b"CONNECT"), (b":authority", b"localhost:443")]))
+        self.assertEqual(outcome[0], "answer")
+        self.assertEqual(follow, ("answer", b"200"))
+
     def test_extended_connect(self):
         """:protocol (extended CONNECT, not offered) resets the stream."""
         return self.assert_reset(_replace(b":method", b"CONNECT") + [(b":protocol", b"websocket")])
