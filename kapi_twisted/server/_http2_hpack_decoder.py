@@ -42,12 +42,17 @@ _ENTRY_OVERHEAD = 32  # RFC 7541 4.1
 _EOS = 256
 
 # Decoded Huffman strings by their coded bytes; cleared when it holds more
-# than _CACHE_BYTES of coded input.
+# than _CACHE_ENTRIES strings or _CACHE_BYTES of coded input (a few MB).
 _cache: Dict[bytes, bytes] = {}
 _cache_bytes = 0
 _CACHE_BYTES = 1 << 20
+_CACHE_ENTRIES = 4096
 _CACHE_MIN = 4  # shorter strings decode about as fast as they are looked up
-_BLOCKS = 32  # header blocks remembered per connection
+# Header blocks remembered per connection, and the largest remembered (in
+# octets and fields): a few dozen kilobytes a connection at most.
+_BLOCKS = 16
+_BLOCK_BYTES = 4096
+_BLOCK_FIELDS = 64
 
 # The byte-at-a-time Huffman machine: for state s (a node of the code tree,
 # times 256) and input byte b, _NEXT[s + b] is the next state and
@@ -135,7 +140,7 @@ def decode_huffman(data: bytes) -> bytes:
     except TypeError:
         raise HPACKDecodingError("Invalid Huffman string: EOS") from None
     if len(data) >= _CACHE_MIN:
-        if _cache_bytes > _CACHE_BYTES:
+        if _cache_bytes > _CACHE_BYTES or len(_cache) >= _CACHE_ENTRIES:
             _cache.clear()
             _cache_bytes = 0
         _cache[data] = decoded
@@ -263,7 +268,7 @@ class RequestHeaderDecoder(Decoder):
                     f"A header list larger than {limit} has been received")
         if table.maxsize > self.max_allowed_table_size:
             raise InvalidTableSizeError("Encoder did not shrink table size to within the max")
-        if not changed:
+        if not changed and end <= _BLOCK_BYTES and len(headers) <= _BLOCK_FIELDS:
             if len(blocks) >= _BLOCKS:
                 blocks.clear()
             blocks[data] = (size, list(headers))
