@@ -6,20 +6,20 @@ every field and Huffman-decodes a nibble at a time: about 35 microseconds
 a create under h2load (some 40% of h2's receiving work), most of it
 re-decoding the same Huffman strings: h2load and other nghttp2 clients
 never index C{:path}, C{content-length} or C{authorization}, so a bearer
-token arrives Huffman-coded on every request. Here such a block takes
+token arrives Huffman-coded on every request.
+
+This one reads the block in one loop over its bytes and decodes Huffman
+strings a byte at a time through a 256-state table (built on first use,
+some 40 ms and 1 MB). Decoded strings are remembered, keyed by their coded
+bytes (a bounded cache shared by connections): a repeated token or path
+costs a dictionary lookup. Whole blocks that leave the dynamic table alone
+are remembered too, per connection, until the table next changes: a client
+repeating a request sends the same bytes, decoded once. Such a block takes
 about 6 microseconds with a new path each time, 0.2 when it repeats.
 
-Here the block is read in one loop over the bytes, Huffman strings are
-decoded a byte at a time through a 256-state table (built on first use,
-about 30 ms and 1 MB), and decoded strings are remembered (a bounded
-cache keyed by the coded bytes, shared by connections): a repeated token
-or path costs one dictionary lookup. Whole blocks that leave the dynamic
-table alone are remembered too, per connection, until the table next
-changes: a client repeating a request (the same path, fields indexed)
-sends the same bytes, decoded once. The dynamic table is hpack's
-L{HeaderTable}, and the decoder is an L{hpack.Decoder} as far as h2 can
-tell (the same limits, attributes and exceptions); fields come back as
-plain C{(name, value)} tuples.
+The dynamic table is hpack's L{HeaderTable}, and the decoder is an
+L{hpack.Decoder} as far as h2 can tell (the same limits, attributes and
+exceptions); fields come back as plain C{(name, value)} tuples.
 """
 
 from __future__ import annotations
