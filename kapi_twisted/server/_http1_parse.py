@@ -21,7 +21,7 @@ for one, had none of the token checks).
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Set, Tuple
 
 _TCHAR = (
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -38,6 +38,9 @@ TRANSFER_ENCODING = 2
 
 _MAX_CACHED_NAMES = 10_000
 _kinds: Dict[bytes, int] = {}
+# Methods known to be tokens (bounded like the names).
+_MAX_CACHED_METHODS = 1_000
+_methods: Set[bytes] = set()
 
 
 def parse_request_line(line: bytes) -> Optional[Tuple[bytes, bytes, bytes]]:
@@ -49,9 +52,12 @@ def parse_request_line(line: bytes) -> Optional[Tuple[bytes, bytes, bytes]]:
     if len(parts) != 3:
         return None
     method, target, version = parts
-    if (not method or method.translate(None, _TCHAR)
-            or not target or target.translate(None, _TARGET)
-            or version not in _VERSIONS):
+    if method not in _methods:
+        if not method or method.translate(None, _TCHAR):
+            return None
+        if len(_methods) < _MAX_CACHED_METHODS:
+            _methods.add(method)
+    if not target or target.translate(None, _TARGET) or version not in _VERSIONS:
         return None
     return method, target, version
 

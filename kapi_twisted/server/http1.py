@@ -21,7 +21,7 @@ the same order, so that a slow or broken client sees what it saw before
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from twisted.logger import Logger
 from twisted.web.http import (
@@ -55,6 +55,9 @@ _TOO_LARGE = (
 _MORE = 0  # the head goes on
 _DONE = 1  # the blank line that ends the head was read
 _STOP = 2  # the connection was refused or is being closed: read nothing more
+
+
+_non_queued: Dict[Any, bool] = {}
 
 
 def _plain_head(data: bytes, end: int) -> bool:
@@ -275,7 +278,11 @@ class HTTP11Channel(HTTPChannel):
             self._bad_request()
             return False
         factory = self.requestFactory
-        if INonQueuedRequestFactory.providedBy(factory):
+        non_queued = _non_queued.get(factory)
+        if non_queued is None:
+            # Asking zope.interface costs about a microsecond; ask once per factory.
+            non_queued = _non_queued[factory] = bool(INonQueuedRequestFactory.providedBy(factory))
+        if non_queued:
             request = factory(self)
         else:
             request = factory(self, len(self.requests))

@@ -11,6 +11,7 @@ from typing import Any, List, Optional
 
 from twisted.python.failure import Failure
 from twisted.web import resource as _resource
+from twisted.web.http import Request as HTTPRequest
 from twisted.web.http import datetimeToString, unquote
 from twisted.web.server import Request
 
@@ -63,6 +64,18 @@ class APIRequest(Request):
         super().__init__(*args, **kwargs)
         self.received_at = time.time()
         self._warnings: List[str] = []
+
+    def gotLength(self, length: Optional[int]) -> None:
+        """
+        twisted.web.server's C{gotLength} without its probe for a site
+        C{getContentFile} (which ours lacks: an AttributeError raised and
+        caught on every request).
+        """
+        get_content_file = getattr(self.channel.site, "getContentFile", None)
+        if get_content_file is None:
+            HTTPRequest.gotLength(self, length)
+        else:
+            self.content = get_content_file(length)
 
     def process(self) -> None:
         """
