@@ -57,6 +57,7 @@ _DONE = 1  # the blank line that ends the head was read
 _STOP = 2  # the connection was refused or is being closed: read nothing more
 
 
+# Whether a request factory provides INonQueuedRequestFactory, by factory.
 _non_queued: Dict[Any, bool] = {}
 
 
@@ -79,7 +80,8 @@ class HTTP11Channel(HTTPChannel):
     C{dataReceived} (and with it C{LineReceiver}'s line splitting,
     C{lineReceived} and C{headerReceived}, which are no longer called) and
     C{_finishRequestBody}. It keeps using these of twisted.web's internals,
-    all present from Twisted 23.10 on: the attributes C{requests},
+    all present (and used the same way) from Twisted 23.10 to 26.10: the
+    attributes C{requests},
     C{_handlingRequest}, C{_dataBuffer}, C{_transferDecoder}, C{length},
     C{persistent}, C{_command}, C{_path}, C{_version},
     C{_networkProducer}, C{_waitingForTransport},
