@@ -14,7 +14,7 @@ setup(
     package_data={"kapi_twisted": ["**/*.json", "**/*.json.gz", "**/*.sql"]},
     include_package_data=True,
     install_requires=[
-        "twisted[tls,http2]>=23.10",
+        "twisted[tls,http2]>=26.4",
         "pyopenssl>=24.3",
         "service-identity>=23.1",
         "h2>=4.1",
