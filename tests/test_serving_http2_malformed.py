@@ -37,6 +37,20 @@ def _replace(name: bytes, value: bytes) -> List[Header]:
     return [(n, value if n == name else v) for n, v in GOOD]
 
 
+def _with_bad_trailers(extra):
+    """An act: a POST with C{extra} fields and a body, then trailers carrying :path, all at once."""
+
+    def act(c):
+        sid = c.conn.get_next_available_stream_id()
+        c.conn.send_headers(sid, _replace(b":method", b"POST") + extra)
+        c.conn.send_data(sid, b"body")
+        c.conn.send_headers(sid, [(b":path", b"/other")], end_stream=True)
+        c.sock.sendall(c.conn.data_to_send())
+        return sid
+
+    return act
+
+
 class _Echo(Resource):
     """Answers with the Cookie and Host the request carried, or a POST body's size."""
 
@@ -303,15 +317,7 @@ class MalformedRequestTests(TestCase):
     def test_malformed_request_and_trailers_together(self):
         """A malformed request whose body and bad trailers arrive with it is reset once."""
 
-        def act(c):
-            sid = c.conn.get_next_available_stream_id()
-            c.conn.send_headers(sid, _replace(b":method", b"POST") + [(b"X-Upper", b"1")])
-            c.conn.send_data(sid, b"body")
-            c.conn.send_headers(sid, [(b":path", b"/other")], end_stream=True)
-            c.sock.sendall(c.conn.data_to_send())
-            return sid
-
-        outcome, follow = yield self.exchange(act)
+        outcome, follow = yield self.exchange(_with_bad_trailers([(b"X-Upper", b"1")]))
         self.assertEqual(outcome, ("reset", ErrorCodes.PROTOCOL_ERROR))
         self.assertEqual(follow, ("answer", b"200"))
 
@@ -319,15 +325,7 @@ class MalformedRequestTests(TestCase):
     def test_rejected_request_and_trailers_together(self):
         """A request answered 400 whose bad trailers arrive with it still gets its 400."""
 
-        def act(c):
-            sid = c.conn.get_next_available_stream_id()
-            c.conn.send_headers(sid, _replace(b":method", b"POST") + [(b"upgrade", b"x")])
-            c.conn.send_data(sid, b"body")
-            c.conn.send_headers(sid, [(b":path", b"/other")], end_stream=True)
-            c.sock.sendall(c.conn.data_to_send())
-            return sid
-
-        outcome, follow = yield self.exchange(act)
+        outcome, follow = yield self.exchange(_with_bad_trailers([(b"upgrade", b"x")]))
         self.assertEqual(outcome[:2], ("answer", b"400"))
         self.assertEqual(follow, ("answer", b"200"))
 
