@@ -21,7 +21,7 @@ from kapi_twisted.endpoints import connect, discovery, negotiation, options as o
 from kapi_twisted.endpoints._http import body_response as _body, header as _header
 from kapi_twisted.endpoints._http import read_body as _read_body
 from kapi_twisted.endpoints.negotiation import Output
-from kapi_twisted.registry.store import report_field_problems
+from kapi_twisted.registry.store import report_field_problems, then
 from kapi_twisted.endpoints.watch import WatchStream, watch_timeout
 from kapi_twisted.registry.interface import RequestContext
 from kapi_twisted.server.responses import STREAMING, APIResource, Response
@@ -304,16 +304,21 @@ class GroupVersionResource(APIResource):
     def _write_options(self, request: Any, query: Dict[str, List[str]], kind: str):
         return opts.parse_write_options(query, kind, _header(request, b"user-agent"))
 
-    @inlineCallbacks
-    def _create(self, request: Any, route: Route, store: Any):
+    def _create(self, request: Any, route: Route, store: Any) -> Any:
+        # Plain callbacks rather than inlineCallbacks: the create path is the
+        # hottest write, and only the store's Deferred is worth waiting on.
         query = opts.query_of(request)
         output = self._output(request, "create", query)
         options = self._write_options(request, query, "CreateOptions")
         ctx = self._context(request)
         obj = self._decode_object(request, route, _read_body(request), options, ctx)
-        result = yield store.create(ctx, route.namespace, obj, options)
+        return then(store.create(ctx, route.namespace, obj, options), self._answer_write,
+                    request, ctx, output, route, 201)
+
+    def _answer_write(self, result: Any, request: Any, ctx: RequestContext, output: Output,
+                      route: Route, code: int) -> Response:
         self._warn(request, ctx)
-        return self._written(result, output, route, 201)
+        return self._written(result, output, route, code)
 
     @inlineCallbacks
     def _update(self, request: Any, route: Route, store: Any):

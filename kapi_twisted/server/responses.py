@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from types import CoroutineType
 from typing import Any, Dict, Optional, Union
 
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
@@ -125,6 +126,10 @@ def _gone(request: Any) -> bool:
     return bool(request.finished or getattr(request, "_disconnected", False))
 
 
+def _log_write_failure(failure: Failure) -> None:
+    log.failure("Error writing an answer", failure)
+
+
 HandlerResult = Union[Response, _Streaming, None]
 
 
@@ -140,13 +145,37 @@ class APIResource(Resource):
         raise NotImplementedError
 
     def render(self, request: Any) -> Any:
-        d = maybeDeferred(self.handle, request)
-        d.addCallbacks(
-            lambda result: self._finish(request, result),
-            lambda failure: write_failure(request, failure),
-        )
-        d.addErrback(lambda f: log.failure("Error writing an answer", f))
+        # An answer ready at once (or a failure raised at once) is written
+        # without building a Deferred for it, as maybeDeferred would.
+        try:
+            result = self.handle(request)
+        except BaseException:
+            self._answer_failure(Failure(), request)
+            return NOT_DONE_YET
+        if type(result) is CoroutineType:
+            result = Deferred.fromCoroutine(result)
+        if isinstance(result, Deferred):
+            result.addCallbacks(self._answer, self._answer_failure,
+                                callbackArgs=(request,), errbackArgs=(request,))
+        elif isinstance(result, Failure):
+            self._answer_failure(result, request)
+        else:
+            self._answer(result, request)
         return NOT_DONE_YET
+
+    def _answer(self, result: HandlerResult, request: Any) -> None:
+        """Write a handler's answer; a failure to write is logged, not raised."""
+        try:
+            self._finish(request, result)
+        except BaseException:
+            _log_write_failure(Failure())
+
+    def _answer_failure(self, failure: Failure, request: Any) -> None:
+        """Write a handler's failure as its C{Status}; a failure to write is logged."""
+        try:
+            write_failure(request, failure)
+        except BaseException:
+            _log_write_failure(Failure())
 
     @staticmethod
     def _finish(request: Any, result: HandlerResult) -> None:
