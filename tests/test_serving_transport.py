@@ -214,3 +214,115 @@ class EagerTransportTests(TestCase):
                 break
             yield deferLater(reactor, 0.01, lambda: None)
         self.assertEqual(len(self.serving.site.connections), 0)
+
+
+class HeaderStorageTests(TestCase):
+    """Headers kapi stores directly hold what twisted.web's Headers would hold."""
+
+    CASES = [
+        (b"content-type", [b"application/json"]),
+        (b"Content-Length", [b"12"]),
+        (b"etag", [b'"abc"']),
+        (b"www-authenticate", [b"Bearer", b"Basic"]),
+        (b"x-folded", [b"a\r\n b", b"c\nd"]),
+        ("content-type", ["text/plain"]),
+        (b"warning", ['299 - "caf\u00e9"']),
+        (b"audit-id", []),
+    ]
+
+    def test_response_headers_same_as_twisted(self):
+        """Every response header a handler sets is stored (and so sent) exactly as twisted.web stores it."""
+        from twisted.web.http_headers import Headers
+
+        from kapi_twisted.server._headers import ResponseHeaders
+        for name, values in self.CASES:
+            ours, theirs = ResponseHeaders(), Headers()
+            ours.setRawHeaders(name, values)
+            theirs.setRawHeaders(name, values)
+            self.assertEqual(list(ours.getAllRawHeaders()), list(theirs.getAllRawHeaders()),
+                             (name, values))
+
+    def test_response_header_bad_name_refused(self):
+        """A response header name that is no token is refused as twisted.web refuses it."""
+        from kapi_twisted.server._headers import ResponseHeaders
+        from twisted.web.http_headers import Headers
+        for headers in (ResponseHeaders(), Headers()):
+            self.assertRaises(Exception, headers.setRawHeaders, b"bad name", [b"x"])
+
+    def test_request_headers_same_as_twisted(self):
+        """Request headers read in one pass are stored as twisted.web stores them, repeats in order."""
+        from twisted.web.http_headers import Headers
+
+        from kapi_twisted.server._headers import add_checked
+        ours, theirs = Headers(), Headers()
+        for name, value in [(b"accept", b"a"), (b"ACCEPT", b"b"), (b"te", b"trailers"),
+                            (b"X-Custom", b"1"), (b"dnt", b"1")]:
+            add_checked(ours, name, value)
+            theirs.addRawHeader(name, value)
+        self.assertEqual(list(ours.getAllRawHeaders()), list(theirs.getAllRawHeaders()))
+
+
+class _Hanging(Resource):
+    isLeaf = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: List[Any] = []
+
+    def render_GET(self, request: Any) -> Any:
+        if request.path == b"/hang":
+            self.requests.append(request)
+            return NOT_DONE_YET
+        return b"ok"
+
+
+class IdleTimerTests(TestCase):
+    """The HTTP/1.1 idle timeout (90 s) with one timer per connection."""
+
+    def setUp(self) -> None:
+        from twisted.internet.testing import MemoryReactorClock, StringTransport
+
+        from kapi_twisted.server.channel import ServingSite
+        from kapi_twisted.server.request import APIRequest
+        self.clock = MemoryReactorClock()
+        self.resource = _Hanging()
+        site = ServingSite(self.resource, reactor=self.clock, request_factory=APIRequest)
+        self.protocol = site.buildProtocol(None)
+        self.transport = StringTransport()
+        self.protocol.makeConnection(self.transport)
+
+    def test_long_request_then_idle(self):
+        """A request answered after 200 s is not cut; the connection then closes after 90 s idle."""
+        self.protocol.dataReceived(b"GET /hang HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.clock.advance(200)
+        self.assertFalse(self.transport.disconnecting)
+        request = self.resource.requests[0]
+        request.write(b"late")
+        request.finish()
+        self.clock.advance(89)
+        self.assertFalse(self.transport.disconnecting)
+        self.clock.advance(1)
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_idle_counts_from_last_answer(self):
+        """Requests every 60 s keep the connection; 90 s without one closes it."""
+        for _ in range(5):
+            self.protocol.dataReceived(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.clock.advance(60)
+            self.assertFalse(self.transport.disconnecting)
+        self.clock.advance(30)
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_no_timer_pile_up(self):
+        """Many requests on one connection leave one idle timer pending, not one per request."""
+        for _ in range(100):
+            self.protocol.dataReceived(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertLessEqual(len([c for c in self.clock.getDelayedCalls() if c.active()]), 2)
+
+    def test_lost_connection_leaves_no_timer(self):
+        """A connection that is gone leaves no timer behind."""
+        from twisted.internet.error import ConnectionDone
+        from twisted.python.failure import Failure
+        self.protocol.dataReceived(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual([c for c in self.clock.getDelayedCalls() if c.active()], [])

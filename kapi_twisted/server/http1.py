@@ -31,6 +31,7 @@ from twisted.web.http import (
 )
 from twisted.web.iweb import INonQueuedRequestFactory
 
+from kapi_twisted.server._headers import add_checked
 from kapi_twisted.server._http1_parse import (
     CONTENT_LENGTH,
     header_kind,
@@ -261,7 +262,7 @@ class HTTP11Channel(HTTPChannel):
         if len(lines) - 1 > self.maxHeaders:
             self._bad_request()
             return False
-        add = self.requests[-1].requestHeaders.addRawHeader
+        headers = self.requests[-1].requestHeaders
         for i in range(1, len(lines)):
             name, colon, value = lines[i].partition(b":")
             kind = header_kind(name)
@@ -271,7 +272,8 @@ class HTTP11Channel(HTTPChannel):
             value = value.strip(b" \t")
             if kind and not self._choose_length(kind, value):
                 return False
-            add(name, value)
+            # A token name and a value without CR or LF (_plain_head).
+            add_checked(headers, name, value)
         return True
 
     def _start_request(self, line: bytes) -> bool:
@@ -432,7 +434,48 @@ class HTTP11Channel(HTTPChannel):
 
     def allHeadersReceived(self) -> None:
         self._stop_header_timer()
-        super().allHeadersReceived()
+        # twisted.web turns the idle timeout off here (setTimeout(None)) and
+        # on again in requestDone: let that keep the timer (see setTimeout).
+        self._serving = True
+        try:
+            super().allHeadersReceived()
+        finally:
+            self._serving = False
+
+    # -- idle timeout --------------------------------------------------------
+
+    # TimeoutMixin's timer, kept for the life of the connection: twisted.web
+    # cancels it when a request's headers are in and makes a new one when the
+    # answer is done, a DelayedCall made and one cancelled per request. Here
+    # the timer is only suspended meanwhile (timeOut is None); if it fires
+    # then, it does nothing, and requestDone's setTimeout makes a new one.
+    _idle_call: Optional[Any] = None
+    _serving = False
+
+    def setTimeout(self, period: Optional[float]) -> Optional[float]:
+        previous = self.timeOut
+        self.timeOut = period
+        call = self._idle_call
+        if period is None:
+            if call is not None and not self._serving:
+                self._idle_call = None
+                if call.active():
+                    call.cancel()
+        elif call is not None and call.active():
+            call.reset(period)
+        else:
+            self._idle_call = self.callLater(period, self._idle_timed_out)
+        return previous
+
+    def resetTimeout(self) -> None:
+        call = self._idle_call
+        if call is not None and self.timeOut is not None:
+            call.reset(self.timeOut)
+
+    def _idle_timed_out(self) -> None:
+        self._idle_call = None
+        if self.timeOut is not None:
+            self.timeoutConnection()
 
     # -- addresses -----------------------------------------------------------
 

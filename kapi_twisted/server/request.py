@@ -16,6 +16,7 @@ from twisted.web.http import datetimeToString, unquote
 from twisted.web.server import Request
 
 from kapi_twisted.apierrors import MAX_REQUEST_BODY_BYTES
+from kapi_twisted.server._headers import ResponseHeaders
 
 # kube-apiserver's WithWarningRecorder limits.
 _WARNINGS_TOTAL_RUNES = 4096
@@ -62,6 +63,7 @@ class APIRequest(Request):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.responseHeaders = ResponseHeaders()
         self.received_at = time.time()
         self._warnings: List[str] = []
 

@@ -189,13 +189,12 @@ class SecureServing(Service):
         if spec.secure:
             self.tls = build_tls(self.config, spec)
             factory = HTTPSOnlyFactory(TLSMemoryBIOFactory(self.tls, False, self.site))
-        if spec.secure:
             # TLS hands the socket one write per reactor turn: send it at once
             # (kapi_twisted.server._transport).
             d = listen_eager(self.reactor, spec.port, factory, spec.backlog, spec.interface)
             d.addErrback(self._listen_failed, spec)
             return d
-        if spec.kind in ("ssl", "tcp"):
+        if spec.kind == "tcp":
             endpoint_type = TCP6ServerEndpoint if ":" in spec.interface else TCP4ServerEndpoint
             endpoint = endpoint_type(self.reactor, spec.port, spec.backlog, spec.interface)
         else:
