@@ -116,11 +116,19 @@ def then(value: Any, step: Callable[..., Any], *args: Any) -> Any:
     Deferred themselves.
     """
     if isinstance(value, Deferred):
-        if (value.called and not value.paused and not value.callbacks
-                and not isinstance(value.result, (Failure, Deferred))):
+        if _succeeded(value):
             return step(value.result, *args)
         return value.addCallback(step, *args)
     return step(value, *args)
+
+
+def _succeeded(d: Deferred) -> bool:
+    """
+    C{d} has fired with a result that is not a failure, and its callbacks
+    have run (a fired Deferred that is not paused has emptied its callback
+    list; the C{callbacks} attribute itself warns as deprecated when read).
+    """
+    return d.called and not d.paused and not isinstance(d.result, (Failure, Deferred))
 
 
 def rfc3339(seconds: float) -> str:
@@ -414,12 +422,16 @@ class GenericStore:
             if rv == 0:  # "any": kube answers from the watch cache
                 read = getattr(self.storage, "get_cached", read)
         d = read(self.keys.key(namespace, name))
+        if not self._shared_prefix:
+            # present() changes nothing here: a read the cache answered at
+            # once (the namespace look-up of every create's admission) is
+            # handed back as it is, without a callback round.
+            return d if _succeeded(d) else d.addErrback(self._read_failed, name)
+        return d.addCallbacks(self.present, self._read_failed, errbackArgs=(name,))
 
-        def failed(f):
-            f.trap(st.StorageError)
-            raise self._storage_error(f.value, name)
-
-        return d.addCallbacks(self.present, failed)
+    def _read_failed(self, failure: Failure, name: str) -> Any:
+        failure.trap(st.StorageError)
+        raise self._storage_error(failure.value, name)
 
     # -- list ----------------------------------------------------------------------
 
