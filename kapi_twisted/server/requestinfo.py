@@ -3,12 +3,18 @@ Request info: what a request is about (verb, group, version, resource,
 subresource, namespace, name), parsed from its method, path and query as
 kube-apiserver's C{RequestInfoFactory} does. Filters (in-flight limits,
 timeouts, metrics, authorization) and handlers read it.
+
+A request without a query string is fully described by its method and
+path, so L{request_info_for} keeps the answers for those (a bounded table):
+a busy server sees the same few collection paths over and over. The
+L{RequestInfo} it hands out may therefore be shared between requests and
+must be treated as read-only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Mapping, Optional, Sequence
+from typing import Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import parse_qs, unquote
 
 API_PREFIXES = ("api", "apis")
@@ -164,14 +170,32 @@ class _ArgsView(Mapping[str, Sequence[str]]):
         return len(self._args)
 
 
+_CACHE_LIMIT = 2048
+_by_method_and_path: Dict[Tuple[bytes, bytes], RequestInfo] = {}
+
+
 def request_info_for(request: object) -> RequestInfo:
-    """Parse a twisted.web request (path, method and query)."""
+    """
+    Parse a twisted.web request (path, method and query). The result is
+    read-only: without a query it is shared with other requests for the
+    same method and path.
+    """
+    parsed = getattr(request, "args", None)
+    if parsed is not None and not parsed:
+        # The hot path: no query string, so method and path say it all.
+        key = (request.method, request.path)  # type: ignore[attr-defined]
+        info = _by_method_and_path.get(key)
+        if info is None:
+            info = parse_request_info(key[0].decode("ascii"), key[1].decode("latin-1"))
+            if len(_by_method_and_path) >= _CACHE_LIMIT:
+                _by_method_and_path.clear()
+            _by_method_and_path[key] = info
+        return info
     raw_path = request.path.decode("latin-1")  # type: ignore[attr-defined]
     method = request.method.decode("ascii")  # type: ignore[attr-defined]
-    parsed = getattr(request, "args", None)
     if parsed is not None:
-        # The hot path: twisted.web has parsed the query string already.
-        return parse_request_info(method, raw_path, _ArgsView(parsed) if parsed else None)
+        # twisted.web has parsed the query string already.
+        return parse_request_info(method, raw_path, _ArgsView(parsed))
     args: Dict[str, List[str]] = {}
     uri = request.uri  # type: ignore[attr-defined]
     if b"?" in uri:
