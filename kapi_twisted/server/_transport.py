@@ -32,17 +32,17 @@ from typing import Any, Iterable
 from twisted.internet import tcp
 from twisted.internet.defer import Deferred, execute
 
+
 class EagerServer(tcp.Server):
     """A server-side TCP connection whose C{write} sends at once when it can."""
 
     def write(self, data: bytes) -> None:
-        if (not data or self.offset != len(self.dataBuffer) or self._tempDataLen
+        if (data.__class__ is not bytes or not data
+                or self.offset != len(self.dataBuffer) or self._tempDataLen
                 or not self.connected or self.disconnecting or self._writeDisconnected
                 or self.TLS or (self.producer is not None and not self.streamingProducer)):
-            super().write(data)
-            return
-        if not isinstance(data, bytes):
-            # Twisted's own check and error (str and other non-bytes).
+            # Something is queued already, or this connection is in a state
+            # Twisted's path handles (non-bytes data get its TypeError).
             super().write(data)
             return
         try:
