@@ -1,0 +1,102 @@
+"""
+The create path's plain-callback steps (L{kapi_twisted.registry.store.then}):
+steps that decide at once run synchronously, steps that wait are waited for,
+and every outcome still reaches the caller as a Deferred.
+"""
+
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.python.failure import Failure
+
+from kapi_twisted import apierrors
+from kapi_twisted.registry.interface import WriteOptions
+from kapi_twisted.registry.store import then
+
+from ._registry_helpers import RegistryTestCase
+
+
+def configmap(name="cm"):
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+            "data": {"k": "v"}}
+
+
+class _Admission:
+    """Admission that answers with whatever Deferred the test hands it."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.seen = []
+
+    def admit(self, attributes):
+        self.seen.append(attributes)
+        return self.answer
+
+
+class ThenTests(RegistryTestCase):
+    def test_plain_value_and_fired_deferred_run_the_step_now(self):
+        """A step whose input is ready runs at once and returns its own value."""
+        self.assertEqual(then(2, lambda x, y: x + y, 3), 5)
+        self.assertEqual(then(succeed(2), lambda x, y: x + y, 3), 5)
+        self.assertEqual(self.flushWarnings(), [])
+
+    def test_pending_deferred_runs_the_step_when_it_fires(self):
+        """A step whose input is pending runs once the input arrives."""
+        d = Deferred()
+        result = then(d, lambda x: x * 2)
+        self.assertIs(result, d)
+        self.assertNoResult(result)
+        d.callback(21)
+        self.assertEqual(self.successResultOf(result), 42)
+
+    def test_failed_deferred_skips_the_step(self):
+        """A failed input reaches the caller as the same failure; the step never runs."""
+        result = then(fail(ValueError("no")), lambda x: self.fail("ran"))
+        self.failureResultOf(result, ValueError)
+
+
+class CreatePathTests(RegistryTestCase):
+    def test_create_answers_through_a_deferred(self):
+        """A create whose steps all decide at once still answers with a fired Deferred."""
+        d = self.store("configmaps").create(self.ctx, "default", configmap(), WriteOptions())
+        self.assertIsInstance(d, Deferred)
+        result = self.ok(d)
+        self.assertTrue(result.created)
+        self.assertEqual(result.kv.object["metadata"]["name"], "cm")
+
+    def test_bad_options_fail_the_deferred_rather_than_raise(self):
+        """Invalid create options are an APIError in the Deferred, not an exception."""
+        d = self.store("configmaps").create(
+            self.ctx, "default", configmap(), WriteOptions(field_validation="Sometimes"))
+        self.assertEqual(self.error(d).code, 422)
+
+    def test_pending_admission_is_waited_for(self):
+        """Nothing is stored until a slow admission plugin admits the object."""
+        store = self.store("configmaps")
+        answer = Deferred()
+        store.admission = _Admission(answer)
+        d = store.create(self.ctx, "default", configmap(), WriteOptions())
+        self.assertNoResult(d)
+        self.assertEqual(self.error(store.get(self.ctx, "default", "cm")).code, 404)
+        answer.callback(None)
+        self.assertTrue(self.ok(d).created)
+        self.ok(store.get(self.ctx, "default", "cm"))
+
+    def test_late_admission_refusal_is_the_answer(self):
+        """A refusal that arrives later is the create's answer and nothing is stored."""
+        store = self.store("configmaps")
+        answer = Deferred()
+        store.admission = _Admission(answer)
+        d = store.create(self.ctx, "default", configmap(), WriteOptions())
+        answer.errback(Failure(apierrors.forbidden("configmaps", "cm", "no")))
+        self.assertEqual(self.error(d).code, 403)
+        self.assertEqual(self.error(store.get(self.ctx, "default", "cm")).code, 404)
+
+    def test_admission_sees_generate_name_and_caller_dict_is_untouched(self):
+        """Admission sees the generateName asked for; the caller's dict is not changed."""
+        store = self.store("configmaps")
+        store.admission = _Admission(succeed(None))
+        body = {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"generateName": "gen-"}, "data": {"k": "v"}}
+        result = self.ok(store.create(self.ctx, "default", body, WriteOptions()))
+        self.assertEqual(store.admission.seen[0].name, "gen-")
+        self.assertTrue(result.kv.object["metadata"]["name"].startswith("gen-"))
+        self.assertEqual(body["metadata"], {"generateName": "gen-"})
