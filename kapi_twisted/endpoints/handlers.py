@@ -227,6 +227,7 @@ class GroupVersionResource(APIResource):
 
     def _answer_read(self, result: Any, render_result: Any, request: Any,
                      ctx: RequestContext, output: Output, route: Route) -> Response:
+        """The answer to a GET or LIST once the store has read C{result}."""
         self._warn(request, ctx)
         return _body(render_result(result, output, route.info), output)
 
@@ -320,6 +321,7 @@ class GroupVersionResource(APIResource):
 
     def _answer_write(self, result: Any, request: Any, ctx: RequestContext, output: Output,
                       route: Route, code: int) -> Response:
+        """The answer to a write once the store has written (C{result}: a WriteResult)."""
         self._warn(request, ctx)
         return self._written(result, output, route, code)
 
