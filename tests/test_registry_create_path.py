@@ -4,12 +4,16 @@ steps that decide at once run synchronously, steps that wait are waited for,
 and every outcome still reaches the caller as a Deferred.
 """
 
+import json
+
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.python.failure import Failure
 
 from kapi_twisted import apierrors
 from kapi_twisted.registry.interface import WriteOptions
 from kapi_twisted.registry.store import then
+from kapi_twisted.storage import KeyValue
+from kapi_twisted.storage.testing import EventCollector
 
 from ._registry_helpers import RegistryTestCase
 
@@ -100,3 +104,30 @@ class CreatePathTests(RegistryTestCase):
         self.assertEqual(store.admission.seen[0].name, "gen-")
         self.assertTrue(result.kv.object["metadata"]["name"].startswith("gen-"))
         self.assertEqual(body["metadata"], {"generateName": "gen-"})
+
+
+class HandedOverObjectTests(RegistryTestCase):
+    """What a create stores reaches watchers as the encoded copy, equal to the stored bytes."""
+
+    def test_watchers_get_the_stored_object_with_its_resource_version(self):
+        """A watcher of the store sees exactly what decoding the stored bytes gives."""
+        events = EventCollector()
+        self.storage.watch("/registry/configmaps/", 0, events)
+        body = configmap("seen")
+        body["metadata"]["labels"] = {"a": "1"}
+        result = self.ok(self.store("configmaps").create(self.ctx, "default", body,
+                                                         WriteOptions()))
+        kv = result.kv
+        (event,) = [e for e in events.events if e.kv.key.endswith("/seen")]
+        self.assertEqual(event.kv.object, json.loads(kv.data))
+        self.assertEqual(event.kv.object["metadata"]["resourceVersion"], str(kv.mod_revision))
+        self.assertEqual(body["metadata"], {"name": "seen", "labels": {"a": "1"}})
+
+    def test_with_parsed_sets_the_revision(self):
+        """KeyValue.with_parsed serves the handed-over object, resourceVersion set."""
+        kv = KeyValue.with_parsed("/k", b'{"metadata":{"name":"x"}}', 7, 7,
+                                  {"metadata": {"name": "x"}})
+        self.assertEqual(kv.object, {"metadata": {"name": "x", "resourceVersion": "7"}})
+        self.assertEqual(kv.object, json.loads(kv.data))
+        plain = KeyValue.with_parsed("/k", b'{"metadata":{"name":"x"}}', 7, 7, None)
+        self.assertEqual(plain.object, {"metadata": {"resourceVersion": "7", "name": "x"}})

@@ -137,7 +137,8 @@ class VersionedStorage:
     def count(self, prefix: str) -> Deferred:
         return self.inner.count(prefix)
 
-    def create(self, key: str, value: bytes) -> Deferred:
+    def create(self, key: str, value: bytes, parsed: Optional[dict] = None) -> Deferred:
+        # parsed: unused; what is stored is the object converted to the storage version.
         d = self._down(value)
         d.addCallback(lambda stored: self.inner.create(key, stored))
         return d.addCallback(self._up)

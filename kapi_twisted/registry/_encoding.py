@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from kapi_twisted.apis import openapi
 
@@ -42,13 +42,23 @@ def ordered(obj: Dict[str, Any]) -> Dict[str, Any]:
 
 def encode(obj: Dict[str, Any]) -> bytes:
     """The stored bytes of C{obj} (its resourceVersion left out)."""
+    return encode_for_storage(obj)[0]
+
+
+def encode_for_storage(obj: Dict[str, Any]) -> Tuple[bytes, Dict[str, Any]]:
+    """
+    The stored bytes of C{obj}, and the object they encode: a new top level
+    and metadata (without resourceVersion) sharing C{obj}'s other members.
+    Storage may keep that object as what readers of the new value get, so
+    C{obj} must not change afterwards.
+    """
     obj = ordered(obj)
     meta = obj.get("metadata")
     if isinstance(meta, dict) and "resourceVersion" in meta:
         meta = dict(meta)
         del meta["resourceVersion"]
         obj["metadata"] = meta
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), obj
 
 
 def prune(group: str, version: str, kind: str, obj: Any) -> List[str]:

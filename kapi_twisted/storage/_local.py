@@ -114,11 +114,11 @@ class LocalStorage:
     def count(self, prefix: str) -> Deferred:
         return succeed(self._index.count(prefix))
 
-    def create(self, key: str, value: bytes) -> Deferred:
+    def create(self, key: str, value: bytes, parsed: Optional[dict] = None) -> Deferred:
         if self._current(key) is not None:
             return fail(KeyExistsError(key))
         rev = self._next_revision + 1
-        return self._write(ADDED, KeyValue(key, value, rev, rev), None)
+        return self._write(ADDED, KeyValue.with_parsed(key, value, rev, rev, parsed), None)
 
     def update(self, key: str, value: bytes, expected_revision: int) -> Deferred:
         cur = self._current(key)

@@ -268,8 +268,8 @@ class WatchCache:
 
     # -- writes (straight through) --------------------------------------------
 
-    def create(self, key: str, value: bytes) -> Deferred:
-        return self.backend.create(key, value)
+    def create(self, key: str, value: bytes, parsed: Optional[dict] = None) -> Deferred:
+        return self.backend.create(key, value, parsed)
 
     def update(self, key: str, value: bytes, expected_revision: int) -> Deferred:
         return self.backend.update(key, value, expected_revision)

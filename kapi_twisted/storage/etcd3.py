@@ -311,7 +311,8 @@ class Etcd3Storage:
         kvs = responses[0].get("response_range", {}).get("kvs")
         return kv_from(kvs[0]) if kvs else None
 
-    def create(self, key: str, value: bytes) -> Deferred:
+    def create(self, key: str, value: bytes, parsed: Optional[dict] = None) -> Deferred:
+        # parsed: unused; watchers here decode what etcd's watch sends them.
         k = key64(key)
         d = self._txn(
             {"target": "CREATE", "key": k, "create_revision": "0", "result": "EQUAL"},

@@ -151,6 +151,21 @@ class KeyValue:
             self._data = with_resource_version(self.value, self.mod_revision)
         return self._data
 
+    @classmethod
+    def with_parsed(cls, key: str, value: bytes, mod_revision: int, create_revision: int,
+                    parsed: Optional[dict]) -> "KeyValue":
+        """
+        A new key value whose L{object} is C{parsed} (the object C{value}
+        encodes, handed over) with C{resourceVersion} set, instead of a
+        decode of C{value}.
+        """
+        kv = cls(key, value, mod_revision, create_revision)
+        meta = parsed.get("metadata") if parsed is not None else None
+        if isinstance(meta, dict):
+            meta["resourceVersion"] = str(mod_revision)
+            kv._object = parsed
+        return kv
+
     @property
     def object(self) -> dict:
         """
@@ -253,8 +268,16 @@ class IStorage(Interface):
     def count(prefix: str) -> Deferred:
         """Fire with the number of live keys under C{prefix}."""
 
-    def create(key: str, value: bytes) -> Deferred:
-        """Fire with the new L{KeyValue}, or fail with KeyExistsError."""
+    def create(key: str, value: bytes, parsed: Optional[dict] = None) -> Deferred:
+        """
+        Fire with the new L{KeyValue}, or fail with KeyExistsError.
+
+        C{parsed}, when the caller has it, is the object C{value} encodes
+        (without C{resourceVersion}), handed over: the caller must not touch
+        it again. Backends that keep values in this process serve it as the
+        new L{KeyValue.object}, so watchers and informers need not decode
+        C{value} again; others ignore it.
+        """
 
     def update(key: str, value: bytes, expected_revision: int) -> Deferred:
         """
