@@ -1,7 +1,7 @@
 """
 Request deadlines when many requests wait at once: each request gets its
-504 at its own deadline, whatever the others do (the chain keeps requests
-with the default timeout behind one timer).
+504 at its own deadline, whatever the others do, and no timer outlives its
+request.
 """
 
 from __future__ import annotations

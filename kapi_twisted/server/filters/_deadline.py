@@ -5,19 +5,11 @@ C{--request-timeout}); a malformed C{?timeout=} is 400. When the deadline
 passes before the handler answered, the client gets kube-apiserver's 504
 and whatever the handler writes later is thrown away (the request is
 C{timed_out}); if the answer had already begun, it is cut off instead.
-
-Nearly every request has the same deadline, C{--request-timeout} after its
-arrival, so those wait in arrival order (which is deadline order) in one
-L{_DeadlineQueue} behind one timer set for the earliest: a request costs an
-append and, when it ends, a flag, instead of a reactor timer made and
-cancelled. Each still expires at its own deadline, and when no request is
-waiting the timer is cancelled. A shorter C{?timeout=} gets its own timer.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from typing import Any, Callable, Deque, Optional
+from typing import Any, Optional
 
 from twisted.logger import Logger
 
@@ -64,7 +56,6 @@ class DeadlineFilter:
         self.request_timeout = request_timeout
         self.clock = clock
         self.metrics = metrics
-        self._queue = _DeadlineQueue(clock, request_timeout, self._expire)
 
     def __call__(self, request: Any, on_finish: OnFinish) -> bool:
         if request.long_running:
@@ -78,9 +69,6 @@ class DeadlineFilter:
         if wanted is not None and 0 < wanted < timeout:
             timeout = wanted
         if timeout <= 0:
-            return True
-        if timeout == self.request_timeout:
-            on_finish(self._queue.add(request))
             return True
         call = self.clock.callLater(timeout, self._expire, request)
         on_finish(lambda: call.active() and call.cancel())
@@ -105,85 +93,3 @@ class DeadlineFilter:
             request.write(TIMEOUT_BODY)
         request.finish()
         request.timed_out = True
-
-
-class _Waiting:
-    """One request in a L{_DeadlineQueue}; C{request} is None once it has ended."""
-
-    __slots__ = ("deadline", "request", "queue")
-
-    def __init__(self, deadline: float, request: Any, queue: "_DeadlineQueue") -> None:
-        self.deadline = deadline
-        self.request = request
-        self.queue = queue
-
-    def ended(self) -> None:
-        """The request ended (answered, timed out or gone): forget it."""
-        if self.request is not None:
-            self.request = None
-            self.queue._ended()
-
-
-class _DeadlineQueue:
-    """
-    Requests that all get the same C{timeout}, in deadline order, behind one
-    timer (see the module docstring). Deadlines follow C{clock.seconds()} at
-    arrival; should the wall clock step back, a request arriving then expires
-    with the one before it, no earlier.
-    """
-
-    def __init__(self, clock: Any, timeout: float, expire: Callable[[Any], None]) -> None:
-        self.clock = clock
-        self.timeout = timeout
-        self.expire = expire
-        self._waiting: Deque[_Waiting] = deque()
-        self._live = 0
-        self._timer: Any = None
-        self._timer_at = 0.0
-
-    def add(self, request: Any) -> Callable[[], None]:
-        """Time C{request} out at its deadline unless the returned callable runs first."""
-        waiting = self._waiting
-        while waiting and waiting[0].request is None:
-            waiting.popleft()
-        entry = _Waiting(self.clock.seconds() + self.timeout, request, self)
-        waiting.append(entry)
-        self._live += 1
-        if self._timer is None:
-            self._schedule(entry.deadline)
-        return entry.ended
-
-    def _ended(self) -> None:
-        self._live -= 1
-        if not self._live:
-            self._waiting.clear()
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-
-    def _schedule(self, at: float) -> None:
-        if self._timer is not None:
-            if self._timer_at <= at:
-                return
-            self._timer.cancel()
-        self._timer_at = at
-        self._timer = self.clock.callLater(max(0.0, at - self.clock.seconds()), self._sweep)
-
-    def _sweep(self) -> None:
-        self._timer = None
-        # The timer fired because its deadline came (the clock may read a hair earlier).
-        now = max(self.clock.seconds(), self._timer_at)
-        waiting = self._waiting
-        while waiting:
-            entry = waiting[0]
-            request = entry.request
-            if request is None:
-                waiting.popleft()
-                continue
-            if entry.deadline > now:
-                self._schedule(entry.deadline)
-                return
-            waiting.popleft()
-            entry.ended()
-            # May finish the request, and start the connection's next one (add).
-            self.expire(request)
