@@ -171,10 +171,11 @@ def http11_get(sock: socket.socket, path: str, extra: bytes = b"") -> Tuple[byte
 class H2Client:
     """A blocking HTTP/2 client over one TLS socket (for tests only)."""
 
-    def __init__(self, sock: ssl.SSLSocket) -> None:
+    def __init__(self, sock: ssl.SSLSocket, **config: Any) -> None:
+        """C{config}: more L{h2.config.H2Configuration} settings."""
         self.sock = sock
         self.conn = h2.connection.H2Connection(
-            h2.config.H2Configuration(client_side=True, header_encoding=None))
+            h2.config.H2Configuration(client_side=True, header_encoding=None, **config))
         self.conn.initiate_connection()
         self.sock.sendall(self.conn.data_to_send())
         self.events: List[Any] = []
@@ -203,21 +204,25 @@ class H2Client:
                 if predicate(event):
                     return event
 
-    def request(self, path: str) -> int:
+    def send(self, headers: List[Tuple[bytes, bytes]], end_stream: bool = True) -> int:
+        """Open a stream with C{headers}; return its id."""
         stream_id = self.conn.get_next_available_stream_id()
-        self.conn.send_headers(stream_id, [
-            (b":method", b"GET"), (b":path", path.encode()),
-            (b":scheme", b"https"), (b":authority", b"localhost"),
-        ], end_stream=True)
+        self.conn.send_headers(stream_id, headers, end_stream=end_stream)
         self.sock.sendall(self.conn.data_to_send())
         return stream_id
 
-    def response(self, stream_id: int) -> Tuple[Dict[bytes, bytes], bytes]:
+    def request(self, path: str) -> int:
+        return self.send([
+            (b":method", b"GET"), (b":path", path.encode()),
+            (b":scheme", b"https"), (b":authority", b"localhost"),
+        ])
+
+    def outcome(self, stream_id: int) -> Tuple[Any, ...]:
+        """("reset", code) or ("answer", status, headers, body) for the stream."""
         headers: Dict[bytes, bytes] = {}
         body = b""
-        done = False
         seen = 0
-        while not done:
+        while True:
             while seen >= len(self.events):
                 if self.pump() is None:
                     raise ConnectionError("connection closed before the response ended")
@@ -225,16 +230,22 @@ class H2Client:
             seen += 1
             if getattr(event, "stream_id", None) != stream_id:
                 continue
+            if isinstance(event, h2.events.StreamReset):
+                return ("reset", event.error_code)
             if isinstance(event, h2.events.ResponseReceived):
                 headers = dict(event.headers)
             elif isinstance(event, h2.events.DataReceived):
                 body += event.data
                 self.conn.acknowledge_received_data(event.flow_controlled_length, stream_id)
             elif isinstance(event, h2.events.StreamEnded):
-                done = True
-            elif isinstance(event, h2.events.StreamReset):
-                raise ConnectionError(f"stream reset: {event.error_code}")
-        return headers, body
+                return ("answer", headers.get(b":status"), headers, body)
+
+    def response(self, stream_id: int) -> Tuple[Dict[bytes, bytes], bytes]:
+        """The stream's response headers and body (a reset raises L{ConnectionError})."""
+        result = self.outcome(stream_id)
+        if result[0] == "reset":
+            raise ConnectionError(f"stream reset: {result[1]}")
+        return result[2], result[3]
 
 
 def write_self_signed(directory: str, stem: str, common_name: str,

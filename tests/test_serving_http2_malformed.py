@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, List, Tuple
 
-import h2.config
-import h2.connection
 import h2.events
 from h2.errors import ErrorCodes
 from twisted.internet.defer import inlineCallbacks
@@ -68,47 +66,12 @@ class _RawClient(H2Client):
     """An h2 client that sends whatever header list it is given."""
 
     def __init__(self, sock: Any) -> None:
-        self.sock = sock
-        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(
-            client_side=True, header_encoding=None,
-            validate_outbound_headers=False, normalize_outbound_headers=False,
-            validate_inbound_headers=False))
-        self.conn.initiate_connection()
-        self.sock.sendall(self.conn.data_to_send())
-        self.events: List[Any] = []
-
-    def send(self, headers: List[Header], end_stream: bool = True) -> int:
-        stream_id = self.conn.get_next_available_stream_id()
-        self.conn.send_headers(stream_id, headers, end_stream=end_stream)
-        self.sock.sendall(self.conn.data_to_send())
-        return stream_id
+        super().__init__(sock, validate_outbound_headers=False,
+                         normalize_outbound_headers=False, validate_inbound_headers=False)
 
     def send_data(self, stream_id: int, data: bytes, end_stream: bool = False) -> None:
         self.conn.send_data(stream_id, data, end_stream=end_stream)
         self.sock.sendall(self.conn.data_to_send())
-
-    def outcome(self, stream_id: int) -> Tuple[Any, ...]:
-        """("reset", code) or ("answer", status, headers, body) for the stream."""
-        headers: dict = {}
-        body = b""
-        seen = 0
-        while True:
-            while seen >= len(self.events):
-                if self.pump() is None:
-                    raise ConnectionError("connection closed")
-            event = self.events[seen]
-            seen += 1
-            if getattr(event, "stream_id", None) != stream_id:
-                continue
-            if isinstance(event, h2.events.StreamReset):
-                return ("reset", event.error_code)
-            if isinstance(event, h2.events.ResponseReceived):
-                headers = dict(event.headers)
-            elif isinstance(event, h2.events.DataReceived):
-                body += event.data
-                self.conn.acknowledge_received_data(event.flow_controlled_length, stream_id)
-            elif isinstance(event, h2.events.StreamEnded):
-                return ("answer", headers[b":status"], headers, body)
 
 
 class MalformedRequestTests(TestCase):
