@@ -55,7 +55,7 @@ class CRDStrategy(Strategy):
     # As kube's CRD strategy: a PUT must carry the resourceVersion it read.
     allow_unconditional_update = False
 
-    def prepare_for_create(self, obj: Dict[str, Any]) -> None:
+    def prepare_for_create(self, obj: Dict[str, Any], context: Any = None) -> None:
         default_crd(obj)
         obj["status"] = {
             "acceptedNames": {"plural": "", "kind": ""},

@@ -172,7 +172,7 @@ class CustomResourceStrategy(Strategy):
         super().__init__(info)
         self.compiled = compiled
 
-    def prepare_for_create(self, obj: Dict[str, Any]) -> None:
+    def prepare_for_create(self, obj: Dict[str, Any], context: Any = None) -> None:
         if self.has_status:
             obj.pop("status", None)
 

@@ -576,10 +576,7 @@ class GenericStore:
             meta["generation"] = 1
         else:
             meta.pop("generation", None)
-        if context is None:
-            self.strategy.prepare_for_create(obj)
-        else:
-            self.strategy.prepare_for_create(obj, context)
+        self.strategy.prepare_for_create(obj, context)
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = _generate_name(meta["generateName"])
         return obj
