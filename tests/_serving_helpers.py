@@ -133,6 +133,51 @@ def peer_common_name(sock: ssl.SSLSocket) -> str:
     return str(cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
 
 
+Response = Tuple[bytes, Dict[bytes, List[bytes]], bytes]
+
+
+def split_http11_responses(data: bytes) -> Tuple[List[Response], bytes]:
+    """
+    The complete HTTP/1.1 responses at the start of C{data} (status line,
+    headers by lower-cased name, body) and the bytes after them. A body is
+    framed by Content-Length or chunked encoding; a 1xx has none; any other
+    body runs to the end of C{data}.
+    """
+    responses: List[Response] = []
+    while b"\r\n\r\n" in data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        headers: Dict[bytes, List[bytes]] = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            headers.setdefault(name.strip().lower(), []).append(value.strip())
+        if b"content-length" in headers:
+            length = int(headers[b"content-length"][0])
+            if len(rest) < length:
+                break
+            body, data = rest[:length], rest[length:]
+        elif headers.get(b"transfer-encoding") == [b"chunked"]:
+            body = b""
+            while True:
+                size_line, sep, after = rest.partition(b"\r\n")
+                if not sep:
+                    return responses, data
+                size = int(size_line.partition(b";")[0], 16)
+                if len(after) < size + 2:
+                    return responses, data
+                rest = after[size + 2:]
+                if size == 0:
+                    break
+                body += after[:size]
+            data = rest
+        elif lines[0].split(b" ")[1][:1] == b"1":
+            body, data = b"", rest
+        else:
+            body, data = rest, b""
+        responses.append((lines[0], headers, body))
+    return responses, data
+
+
 def read_http11(sock: socket.socket) -> Tuple[bytes, Dict[bytes, bytes], bytes]:
     """Read one response (Content-Length or until close): status line, headers, body."""
     data = b""

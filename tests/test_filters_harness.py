@@ -31,6 +31,7 @@ from kapi_twisted.server.longrunning import LongRunningRequests
 from kapi_twisted.server.request import APIRequest
 from kapi_twisted.server.responses import json_response, write_response
 from kapi_twisted.server.waitgroup import WaitGroup
+from tests._serving_helpers import split_http11_responses
 
 TOKENS = (
     'admintoken,admin,1,"system:masters"\n'
@@ -112,37 +113,8 @@ class HTTPResponse:
 
 def parse_responses(data: bytes) -> List[HTTPResponse]:
     """Every complete HTTP/1.1 response in C{data}."""
-    responses = []
-    while data:
-        head, sep, rest = data.partition(b"\r\n\r\n")
-        if not sep:
-            break
-        lines = head.split(b"\r\n")
-        code = int(lines[0].split(b" ")[1])
-        headers: Dict[bytes, List[bytes]] = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            headers.setdefault(name.strip().lower(), []).append(value.strip())
-        if b"content-length" in headers:
-            length = int(headers[b"content-length"][0])
-            if len(rest) < length:
-                break
-            body, data = rest[:length], rest[length:]
-        elif headers.get(b"transfer-encoding") == [b"chunked"]:
-            body = b""
-            while True:
-                size_line, _, rest = rest.partition(b"\r\n")
-                size = int(size_line, 16)
-                if size == 0:
-                    rest = rest[2:]
-                    break
-                body += rest[:size]
-                rest = rest[size + 2:]
-            data = rest
-        else:
-            body, data = rest, b""
-        responses.append(HTTPResponse(code, headers, body))
-    return responses
+    return [HTTPResponse(int(status.split(b" ")[1]), headers, body)
+            for status, headers, body in split_http11_responses(data)[0]]
 
 
 class ChainServer:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.testing import MemoryReactorClock, StringTransport
@@ -22,9 +22,8 @@ from kapi_twisted.server.channel import ServingSite
 from kapi_twisted.server.http1 import MAX_HEADER_BYTES
 from kapi_twisted.server.request import APIRequest
 
-from tests._serving_helpers import client_context, port_of, start_serving, tls_connect
-
-Response = Tuple[bytes, Dict[bytes, List[bytes]], bytes]
+from tests._serving_helpers import (
+    Response, client_context, port_of, split_http11_responses, start_serving, tls_connect)
 
 _TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
@@ -57,29 +56,6 @@ class _Echo(Resource):
         }).encode()
 
 
-def _parse(data: bytes) -> Tuple[List[Response], bytes]:
-    """The complete responses in C{data} (a body without Content-Length runs to the end)."""
-    responses: List[Response] = []
-    while b"\r\n\r\n" in data:
-        head, _, rest = data.partition(b"\r\n\r\n")
-        lines = head.split(b"\r\n")
-        headers: Dict[bytes, List[bytes]] = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            headers.setdefault(name.strip().lower(), []).append(value.strip())
-        if b"content-length" in headers:
-            length = int(headers[b"content-length"][0])
-            if len(rest) < length:
-                break
-            body, data = rest[:length], rest[length:]
-        elif lines[0].split(b" ")[1][:1] == b"1":
-            body, data = b"", rest
-        else:
-            body, data = rest, b""
-        responses.append((lines[0], headers, body))
-    return responses, data
-
-
 def _converse(port: int, writes: Sequence[bytes], count: Optional[int] = None,
               raw: bool = False) -> Any:
     """
@@ -92,7 +68,7 @@ def _converse(port: int, writes: Sequence[bytes], count: Optional[int] = None,
             sock.sendall(data)
         received = b""
         closed = False
-        while count is None or len(_parse(received)[0]) < count:
+        while count is None or len(split_http11_responses(received)[0]) < count:
             try:
                 chunk = sock.recv(65536)
             except (ConnectionResetError, socket.timeout):
@@ -101,7 +77,7 @@ def _converse(port: int, writes: Sequence[bytes], count: Optional[int] = None,
                 closed = True
                 break
             received += chunk
-        return (received if raw else _parse(received)[0]), closed
+        return (received if raw else split_http11_responses(received)[0]), closed
 
 
 def _echoed(response: Response) -> Dict[str, Any]:
@@ -181,9 +157,9 @@ class RequestReadingTests(TestCase):
                     interim += chunk
                 sock.sendall(b"data")
                 received = b""
-                while not _parse(received)[0]:
+                while not split_http11_responses(received)[0]:
                     received += sock.recv(65536)
-                return interim, _parse(received)[0][0]
+                return interim, split_http11_responses(received)[0][0]
 
         interim, response = yield deferToThread(client)
         self.assertEqual(interim, b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -298,7 +274,7 @@ class _Fixture:
         return self.transport.disconnecting
 
     def responses(self) -> List[Response]:
-        return _parse(self.transport.value())[0]
+        return split_http11_responses(self.transport.value())[0]
 
 
 class ChannelStateTests(SynchronousTestCase):
