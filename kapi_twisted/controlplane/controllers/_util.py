@@ -8,7 +8,7 @@ from typing import Any
 from twisted.internet.defer import Deferred
 
 from kapi_twisted.apierrors import APIError
-from kapi_twisted.registry.interface import RequestContext, WriteOptions
+from kapi_twisted.registry.interface import GetOptions, RequestContext, WriteOptions
 
 #: The field manager kube-controller-manager's clients write with.
 FIELD_MANAGER = "kube-controller-manager"
@@ -32,6 +32,18 @@ def has_cause(error: Any, cause: str) -> bool:
         return False
     causes = (error.details or {}).get("causes") or ()
     return any(c.get("reason") == cause for c in causes)
+
+
+def get_or_none(store: Any, namespace: str, name: str) -> Deferred:
+    """Fire with the stored object's L{KeyValue}, or None when there is none (404)."""
+
+    def gone(failure: Any) -> None:
+        failure.trap(APIError)
+        if failure.value.code != 404:
+            return failure
+        return None
+
+    return store.get(context(), namespace, name, GetOptions()).addErrback(gone)
 
 
 def meta(obj: Any) -> dict:

@@ -35,7 +35,7 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.logger import Logger
 
 from kapi_twisted.apierrors import APIError
-from kapi_twisted.registry.interface import DeleteOptions, GetOptions
+from kapi_twisted.registry.interface import DeleteOptions
 
 from . import _util
 from ._informer import Informer, InformerSet
@@ -237,12 +237,9 @@ class GarbageCollector:
     @inlineCallbacks
     def _latest(self, node: _Node):
         """The node's current object, or None when gone (or replaced by another uid)."""
-        try:
-            kv = yield node.store.get(_util.context(), node.namespace, node.name, GetOptions())
-        except APIError as e:
-            if e.code == 404:
-                return None
-            raise
+        kv = yield _util.get_or_none(node.store, node.namespace, node.name)
+        if kv is None:
+            return None
         obj = kv.object
         if _util.meta(obj).get("uid") != node.uid:
             return None
@@ -269,13 +266,10 @@ class GarbageCollector:
             # A cluster-scoped dependent cannot name a namespaced owner: kube leaves
             # such a reference unresolved (never collected).
             return "unknown"
-        try:
-            kv = yield store.get(_util.context(), namespace if store.info.namespaced else "",
-                                 ref.get("name") or "", GetOptions())
-        except APIError as e:
-            if e.code == 404:
-                return "dangling"
-            raise
+        kv = yield _util.get_or_none(store, namespace if store.info.namespaced else "",
+                                     ref.get("name") or "")
+        if kv is None:
+            return "dangling"
         meta = _util.meta(kv.object)
         if meta.get("uid") != ref.get("uid"):
             return "dangling"

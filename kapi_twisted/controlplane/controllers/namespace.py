@@ -23,7 +23,7 @@ from twisted.logger import Logger
 
 from kapi_twisted import apierrors
 from kapi_twisted.apierrors import APIError
-from kapi_twisted.registry.interface import DeleteOptions, GetOptions, ListOptions
+from kapi_twisted.registry.interface import DeleteOptions, ListOptions
 
 from . import _util
 from ._informer import Informer, InformerSet
@@ -172,13 +172,9 @@ class NamespaceController:
 
     @inlineCallbacks
     def sync(self, name: str):
-        ctx = _util.context()
-        try:
-            kv = yield self.namespaces.get(ctx, "", name, GetOptions())
-        except APIError as e:
-            if e.code == 404:
-                return
-            raise
+        kv = yield _util.get_or_none(self.namespaces, "", name)
+        if kv is None:
+            return
         ns = kv.object
         meta = _util.meta(ns)
         if not meta.get("deletionTimestamp"):

@@ -13,7 +13,6 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 
 from kapi_twisted.admission.namespace_lifecycle import NAMESPACE_TERMINATING_CAUSE
 from kapi_twisted.apierrors import APIError
-from kapi_twisted.registry.interface import GetOptions
 from kapi_twisted.registry.typebehaviour import default_service_account
 
 from . import _util
@@ -79,21 +78,14 @@ class EnsureInNamespace:
     @inlineCallbacks
     def sync(self, namespace: str):
         ctx = _util.context()
-        try:
-            ns = yield self.namespaces.get(ctx, "", namespace, GetOptions())
-        except APIError as e:
-            if e.code == 404:
-                return
-            raise
+        ns = yield _util.get_or_none(self.namespaces, "", namespace)
+        if ns is None:
+            return
         if (ns.object.get("status") or {}).get("phase", "Active") != "Active" or \
                 _util.meta(ns.object).get("deletionTimestamp"):
             return
-        try:
-            kv = yield self.store.get(ctx, namespace, self.object_name, GetOptions())
-        except APIError as e:
-            if e.code != 404:
-                raise
-        else:
+        kv = yield _util.get_or_none(self.store, namespace, self.object_name)
+        if kv is not None:
             if self.needs_update(kv.object):
                 yield self.store.patch(ctx, namespace, self.object_name, self.fix,
                                        _util.write_options())
