@@ -121,9 +121,7 @@ class _Request:
             # Sent (or being sent): the only way to stop it is to drop the
             # connection; its answer, if any, would belong to no one.
             conn.request = None
-            conn.reusable = False
-            if conn.transport is not None:
-                conn.transport.abortConnection()
+            conn.drop()
         elif attempt is not None:
             attempt.request = None
             attempt.stop()
@@ -291,8 +289,7 @@ class _Connection(Protocol):
         elif state == _IDLE:
             # etcd never speaks unasked; whatever this is, the connection
             # is no longer in a state we understand.
-            self.reusable = False
-            self.transport.abortConnection()
+            self.drop()
         else:
             self._chunked(data)
 
@@ -437,13 +434,17 @@ class _Connection(Protocol):
     def _fail(self, error: Exception) -> None:
         """The response cannot be understood: fail the request, drop the connection."""
         request, self.request = self.request, None
-        self.reusable = False
         self._state = _IDLE
-        if self.transport is not None:
-            self.transport.abortConnection()
+        self.drop()
         if request is not None:
             request.conn = None
             request.d.errback(error)
+
+    def drop(self) -> None:
+        """Close now and never reuse: whatever is in flight on it is lost."""
+        self.reusable = False
+        if self.transport is not None:
+            self.transport.abortConnection()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.alive = False
@@ -523,8 +524,8 @@ class EtcdHTTPClient:
                 if conn.alive:
                     # Closed under us before anything was sent: drop it and
                     # try another.
-                    conn.alive = conn.reusable = False
-                    conn.transport.abortConnection()
+                    conn.alive = False
+                    conn.drop()
         if endpoint.open < self.max_connections:
             self._connect(endpoint, request)
         else:
