@@ -211,11 +211,9 @@ class EtcdWatch:
             if rev > self.revision:
                 self.revision = rev
                 if self._on_progress is not None:
-                    try:
-                        self._on_progress(rev)
-                    except Exception as error:
-                        _log.failure("watch progress callback failed; ending that watch")
-                        self._end(error)
+                    self._call(
+                        self._on_progress, rev, "watch progress callback failed; ending that watch"
+                    )
             return
         for e in events:
             kv = e["kv"]
@@ -232,14 +230,17 @@ class EtcdWatch:
                 kind = ADDED if new.create_revision == rev else MODIFIED
                 event = Event(kind, new, prev if kind == MODIFIED else None)
             self.revision = rev
-            try:
-                self._on_event(event)
-            except Exception as error:
-                _log.failure("watch callback failed; ending that watch")
-                self._end(error)
-                return
+            self._call(self._on_event, event, "watch callback failed; ending that watch")
             if self.stopped:
                 return
+
+    def _call(self, callback: Callable[[Any], Any], arg: Any, failed: str) -> None:
+        """Run the watcher's C{callback}; one that raises ends (stops) this watch."""
+        try:
+            callback(arg)
+        except Exception as error:
+            _log.failure(failed)
+            self._end(error)
 
     def _abort(self) -> None:
         """Close the current stream; unless stopped, the watch reconnects."""
