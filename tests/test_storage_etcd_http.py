@@ -57,8 +57,12 @@ class _Memory:
 class ParserTests(unittest.SynchronousTestCase):
     """Responses arriving in any shape are read whole."""
 
-    def post(self, m: _Memory, body: bytes = b"{}"):
-        return _results(m.client.post(URL, b"/v3/kv/range", body))
+    def call(self, body: bytes = b"{}"):
+        """A call in flight on a fresh client: (the client, its outcome list, protocol, transport)."""
+        m = _Memory()
+        got = _results(m.client.post(URL, b"/v3/kv/range", body))
+        protocol, transport = m.accept()
+        return m, got, protocol, transport
 
     def feed_bytewise(self, protocol, data: bytes) -> None:
         for i in range(len(data)):
@@ -66,9 +70,7 @@ class ParserTests(unittest.SynchronousTestCase):
 
     def test_request_bytes(self):
         """The request is a plain HTTP/1.1 POST with Host, JSON type and length."""
-        m = _Memory()
-        self.post(m, b'{"key":"AA=="}')
-        protocol, transport = m.accept()
+        _, _, protocol, transport = self.call(b'{"key":"AA=="}')
         self.assertEqual(
             transport.value(),
             b"POST /v3/kv/range HTTP/1.1\r\nHost: 127.0.0.1:2379\r\n"
@@ -78,9 +80,7 @@ class ParserTests(unittest.SynchronousTestCase):
 
     def test_content_length_byte_by_byte(self):
         """A Content-Length response delivered one byte at a time is read whole."""
-        m = _Memory()
-        got = self.post(m)
-        protocol, _ = m.accept()
+        m, got, protocol, _ = self.call()
         self.feed_bytewise(
             protocol, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
             b"Content-Length: 11\r\n\r\n{\"a\": \"bc\"}")
@@ -89,9 +89,7 @@ class ParserTests(unittest.SynchronousTestCase):
 
     def test_chunked_byte_by_byte(self):
         """A chunked response (extensions, trailer) delivered byte by byte is read whole."""
-        m = _Memory()
-        got = self.post(m)
-        protocol, _ = m.accept()
+        m, got, protocol, _ = self.call()
         self.feed_bytewise(
             protocol, b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
             b"5;ext=1\r\nhello\r\nA\r\n, world!!!\r\n0\r\nX-Trailer: y\r\n\r\n")
@@ -100,9 +98,7 @@ class ParserTests(unittest.SynchronousTestCase):
 
     def test_chunked_in_one_piece(self):
         """A chunked response arriving in one read is read whole and the connection kept."""
-        m = _Memory()
-        got = self.post(m)
-        protocol, _ = m.accept()
+        m, got, protocol, _ = self.call()
         protocol.dataReceived(
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
             b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
@@ -111,18 +107,14 @@ class ParserTests(unittest.SynchronousTestCase):
 
     def test_interim_response_skipped(self):
         """A 100 Continue before the answer is skipped."""
-        m = _Memory()
-        got = self.post(m)
-        protocol, _ = m.accept()
+        m, got, protocol, _ = self.call()
         protocol.dataReceived(
             b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno")
         self.assertEqual(got, [(404, b"no")])
 
     def test_body_until_close(self):
         """A response without a length ends at the close, and its connection is not reused."""
-        m = _Memory()
-        got = self.post(m)
-        protocol, _ = m.accept()
+        m, got, protocol, _ = self.call()
         protocol.dataReceived(b"HTTP/1.0 200 OK\r\n\r\npart one, ")
         protocol.dataReceived(b"part two")
         self.assertEqual(got, [])
@@ -132,9 +124,7 @@ class ParserTests(unittest.SynchronousTestCase):
 
     def test_connection_close_not_reused(self):
         """A response saying Connection: close closes its connection after it is read."""
-        m = _Memory()
-        got = self.post(m)
-        protocol, transport = m.accept()
+        m, got, protocol, transport = self.call()
         protocol.dataReceived(
             b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}")
         self.assertEqual(got, [(200, b"{}")])
@@ -143,9 +133,7 @@ class ParserTests(unittest.SynchronousTestCase):
 
     def test_not_http(self):
         """Something that is not HTTP fails the call as BadResponse and drops the connection."""
-        m = _Memory()
-        got = self.post(m)
-        protocol, transport = m.accept()
+        m, got, protocol, transport = self.call()
         protocol.dataReceived(b"SSH-2.0-OpenSSH\r\n\r\n")
         self.assertIsInstance(got[0], Failure)
         got[0].trap(BadResponse)
@@ -153,27 +141,21 @@ class ParserTests(unittest.SynchronousTestCase):
 
     def test_bad_chunk_size(self):
         """A chunk size that is not hex fails the call as BadResponse."""
-        m = _Memory()
-        got = self.post(m)
-        protocol, transport = m.accept()
+        m, got, protocol, transport = self.call()
         protocol.dataReceived(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
         got[0].trap(BadResponse)
         self.assertTrue(transport.disconnecting)
 
     def test_closed_mid_response(self):
         """A connection lost halfway through the body fails the call as ResponseNotReceived."""
-        m = _Memory()
-        got = self.post(m)
-        protocol, _ = m.accept()
+        m, got, protocol, _ = self.call()
         protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345")
         protocol.connectionLost(Failure(ConnectionDone()))
         got[0].trap(ResponseNotReceived)
 
     def test_extra_bytes_not_reused(self):
         """Bytes after a whole response (etcd never pipelines) make the connection unusable."""
-        m = _Memory()
-        got = self.post(m)
-        protocol, transport = m.accept()
+        m, got, protocol, transport = self.call()
         protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}garbage")
         self.assertEqual(got, [(200, b"{}")])
         self.assertTrue(transport.disconnecting)
@@ -203,7 +185,7 @@ class PoolTests(unittest.SynchronousTestCase):
         m = _Memory(max_connections=2)
         results = [_results(m.client.post(URL, b"/v3/kv/range", b"%d" % i)) for i in range(3)]
         self.assertEqual(len(m.reactor.tcpClients), 2)
-        (p0, t0), (p1, t1) = m.accept(0), m.accept(1)
+        (p0, t0), (p1, _) = m.accept(0), m.accept(1)
         t0.clear()
         p0.dataReceived(self.answer)
         self.assertTrue(t0.value().endswith(b"\r\n\r\n2"))
