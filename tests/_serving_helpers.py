@@ -1,11 +1,13 @@
 """
 Helpers for the serving tests: a server on a real loopback port with a tiny
 resource, and blocking TLS clients (the ssl module and the h2 library) run in
-a thread so the reactor keeps serving.
+a thread so the reactor keeps serving; for timing, one HTTP/1.1 connection on
+a fake clock (L{FakeConnection}); and a parser for HTTP/1.1 responses.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 import tempfile
@@ -18,11 +20,14 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
 from kapi_twisted.config import ServerConfig
+from kapi_twisted.server.channel import ServingSite
 from kapi_twisted.server.lifecycle import LifecycleSignals
+from kapi_twisted.server.request import APIRequest
 from kapi_twisted.server.serving import SecureServing
 
 
@@ -74,6 +79,28 @@ class EchoResource(Resource):
         else:
             self.arrived.append(d)
         return d
+
+
+class RequestEcho(Resource):
+    """Answers every request with what it saw, as JSON; C{/hang} is never answered."""
+
+    isLeaf = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hanging: List[Any] = []
+
+    def render(self, request: Any) -> Any:
+        if request.path == b"/hang":
+            self.hanging.append(request)
+            return NOT_DONE_YET
+        headers = {k.decode("latin-1"): [v.decode("latin-1") for v in vs]
+                   for k, vs in request.requestHeaders.getAllRawHeaders()}
+        return json.dumps({
+            "method": request.method.decode(), "uri": request.uri.decode("latin-1"),
+            "version": request.clientproto.decode(), "headers": headers,
+            "body": request.content.read().decode("latin-1"),
+        }).encode()
 
 
 def make_config(**overrides: Any) -> ServerConfig:
@@ -291,6 +318,33 @@ class H2Client:
         if result[0] == "reset":
             raise ConnectionError(f"stream reset: {result[1]}")
         return result[2], result[3]
+
+
+class FakeConnection:
+    """A site on a fake clock with one connection whose bytes land in a StringTransport."""
+
+    def __init__(self) -> None:
+        self.clock = MemoryReactorClock()
+        self.resource = RequestEcho()
+        self.site = ServingSite(self.resource, reactor=self.clock, request_factory=APIRequest,
+                                http2=None)
+        self.protocol = self.site.buildProtocol(None)
+        self.transport = StringTransport()
+        self.protocol.makeConnection(self.transport)
+
+    def send(self, data: bytes) -> None:
+        self.protocol.dataReceived(data)
+
+    @property
+    def channel(self) -> Any:
+        return self.protocol.channel
+
+    @property
+    def closed(self) -> bool:
+        return self.transport.disconnecting
+
+    def responses(self) -> List[Response]:
+        return split_http11_responses(self.transport.value())[0]
 
 
 def write_self_signed(directory: str, stem: str, common_name: str,

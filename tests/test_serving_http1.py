@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from twisted.internet.defer import inlineCallbacks
-from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import SynchronousTestCase, TestCase
-from twisted.web.resource import Resource
-from twisted.web.server import NOT_DONE_YET
 
-from kapi_twisted.server.channel import ServingSite
 from kapi_twisted.server.http1 import MAX_HEADER_BYTES
-from kapi_twisted.server.request import APIRequest
 
 from tests._serving_helpers import (
-    Response, client_context, port_of, split_http11_responses, start_serving, tls_connect)
+    FakeConnection, RequestEcho, Response, client_context, port_of, split_http11_responses,
+    start_serving, tls_connect)
 
 _TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
@@ -32,28 +28,6 @@ _TOO_LARGE = (
     b"431 Request Header Fields Too Large"
 )
 _BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\n\r\n"
-
-
-class _Echo(Resource):
-    """Answers every request with what it saw, as JSON; C{/hang} is never answered."""
-
-    isLeaf = True
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.hanging: List[Any] = []
-
-    def render(self, request: Any) -> Any:
-        if request.path == b"/hang":
-            self.hanging.append(request)
-            return NOT_DONE_YET
-        headers = {k.decode("latin-1"): [v.decode("latin-1") for v in vs]
-                   for k, vs in request.requestHeaders.getAllRawHeaders()}
-        return json.dumps({
-            "method": request.method.decode(), "uri": request.uri.decode("latin-1"),
-            "version": request.clientproto.decode(), "headers": headers,
-            "body": request.content.read().decode("latin-1"),
-        }).encode()
 
 
 def _converse(port: int, writes: Sequence[bytes], count: Optional[int] = None,
@@ -92,7 +66,7 @@ class RequestReadingTests(TestCase):
 
     @inlineCallbacks
     def setUp(self):
-        self.serving = yield start_serving(self, resource=_Echo())
+        self.serving = yield start_serving(self, resource=RequestEcho())
         self.port = port_of(self.serving)
 
     def converse(self, writes: Sequence[bytes], count: Optional[int] = None, raw: bool = False):
@@ -250,33 +224,6 @@ class RequestReadingTests(TestCase):
         self.assertTrue(closed)
 
 
-class _Fixture:
-    """A site on a fake clock with one connection whose bytes land in a StringTransport."""
-
-    def __init__(self) -> None:
-        self.clock = MemoryReactorClock()
-        self.resource = _Echo()
-        self.site = ServingSite(self.resource, reactor=self.clock, request_factory=APIRequest,
-                                http2=None)
-        self.protocol = self.site.buildProtocol(None)
-        self.transport = StringTransport()
-        self.protocol.makeConnection(self.transport)
-
-    def send(self, data: bytes) -> None:
-        self.protocol.dataReceived(data)
-
-    @property
-    def channel(self) -> Any:
-        return self.protocol.channel
-
-    @property
-    def closed(self) -> bool:
-        return self.transport.disconnecting
-
-    def responses(self) -> List[Response]:
-        return split_http11_responses(self.transport.value())[0]
-
-
 class ChannelStateTests(SynchronousTestCase):
     """Deadlines and draining, byte by byte, on a fake clock."""
 
@@ -285,7 +232,7 @@ class ChannelStateTests(SynchronousTestCase):
         request = (b"POST /s HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n"
                    b"Content-Length: 2\r\n\r\nokGET /t HTTP/1.1\r\n\r\n")
         for cut in range(1, len(request)):
-            f = _Fixture()
+            f = FakeConnection()
             f.send(request[:cut])
             f.send(request[cut:])
             echoed = [_echoed(r) for r in f.responses()]
@@ -294,7 +241,7 @@ class ChannelStateTests(SynchronousTestCase):
 
     def test_partial_head_after_answer_has_deadline(self):
         """Part of a next request arriving with the end of a body starts that request's 32 s deadline."""
-        f = _Fixture()
+        f = FakeConnection()
         f.send(b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n")
         f.send(b"okGET /next HTTP/1.1\r\n")
         self.assertEqual(len(f.responses()), 1)
@@ -305,7 +252,7 @@ class ChannelStateTests(SynchronousTestCase):
 
     def test_completed_head_stops_deadline(self):
         """A head finished in a second read within 32 s is served, and the connection then stays up."""
-        f = _Fixture()
+        f = FakeConnection()
         f.send(b"GET /hang HTTP/1.1\r\nHo")
         f.clock.advance(20)
         f.send(b"st: x\r\n\r\n")
@@ -315,7 +262,7 @@ class ChannelStateTests(SynchronousTestCase):
 
     def test_stray_blank_line_has_deadline(self):
         """A client that sends only a blank line after its request is cut off at the header deadline."""
-        f = _Fixture()
+        f = FakeConnection()
         f.send(b"GET / HTTP/1.1\r\n\r\n")
         f.clock.advance(10)
         f.send(b"\r\n")
@@ -326,7 +273,7 @@ class ChannelStateTests(SynchronousTestCase):
 
     def test_pipelined_while_busy(self):
         """Requests sent while one is being answered are served after it, in order."""
-        f = _Fixture()
+        f = FakeConnection()
         f.send(b"GET /hang HTTP/1.1\r\n\r\nGET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n")
         self.assertEqual(f.responses(), [])
         hanging = f.resource.hanging[0]
@@ -339,7 +286,7 @@ class ChannelStateTests(SynchronousTestCase):
 
     def test_drain_during_partial_head(self):
         """Draining while a head is half read: the request is still served, with C{Connection: close}."""
-        f = _Fixture()
+        f = FakeConnection()
         f.send(b"GET /x HTTP/1.1\r\nHost: x\r\n")
         self.assertFalse(f.channel.idle)
         f.site.drain()
@@ -352,7 +299,7 @@ class ChannelStateTests(SynchronousTestCase):
 
     def test_drain_while_answering(self):
         """Draining while a request is answered: its answer says C{Connection: close}, pipelined ones are dropped."""
-        f = _Fixture()
+        f = FakeConnection()
         f.send(b"GET /hang HTTP/1.1\r\n\r\nGET /after HTTP/1.1\r\n\r\n")
         f.site.drain()
         hanging = f.resource.hanging[0]
@@ -366,7 +313,7 @@ class ChannelStateTests(SynchronousTestCase):
 
     def test_idle_after_answer(self):
         """A connection whose request was answered in full counts as idle and closes when draining."""
-        f = _Fixture()
+        f = FakeConnection()
         f.send(b"GET / HTTP/1.1\r\n\r\n")
         self.assertTrue(f.channel.idle)
         f.site.drain()

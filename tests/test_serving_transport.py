@@ -24,7 +24,7 @@ from twisted.web.server import NOT_DONE_YET
 from zope.interface import implementer
 
 from kapi_twisted.server._transport import EagerServer
-from tests._serving_helpers import client_context, port_of, start_serving
+from tests._serving_helpers import FakeConnection, client_context, port_of, start_serving
 
 _PIECE = bytes(range(256)) * 256  # 64 KiB
 _PIECES = 160  # 10 MiB, about a 10,000-object LIST
@@ -262,41 +262,22 @@ class HeaderStorageTests(TestCase):
         self.assertEqual(list(ours.getAllRawHeaders()), list(theirs.getAllRawHeaders()))
 
 
-class _Hanging(Resource):
-    isLeaf = True
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.requests: List[Any] = []
-
-    def render_GET(self, request: Any) -> Any:
-        if request.path == b"/hang":
-            self.requests.append(request)
-            return NOT_DONE_YET
-        return b"ok"
-
-
 class IdleTimerTests(TestCase):
     """The HTTP/1.1 idle timeout (90 s) with one timer per connection."""
 
     def setUp(self) -> None:
-        from twisted.internet.testing import MemoryReactorClock, StringTransport
-
-        from kapi_twisted.server.channel import ServingSite
-        from kapi_twisted.server.request import APIRequest
-        self.clock = MemoryReactorClock()
-        self.resource = _Hanging()
-        site = ServingSite(self.resource, reactor=self.clock, request_factory=APIRequest)
-        self.protocol = site.buildProtocol(None)
-        self.transport = StringTransport()
-        self.protocol.makeConnection(self.transport)
+        connection = FakeConnection()
+        self.clock = connection.clock
+        self.resource = connection.resource
+        self.protocol = connection.protocol
+        self.transport = connection.transport
 
     def test_long_request_then_idle(self):
         """A request answered after 200 s is not cut; the connection then closes after 90 s idle."""
         self.protocol.dataReceived(b"GET /hang HTTP/1.1\r\nHost: x\r\n\r\n")
         self.clock.advance(200)
         self.assertFalse(self.transport.disconnecting)
-        request = self.resource.requests[0]
+        request = self.resource.hanging[0]
         request.write(b"late")
         request.finish()
         self.clock.advance(89)
