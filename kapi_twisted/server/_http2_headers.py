@@ -60,7 +60,8 @@ _CONNECTION_FIELDS = (
     (b"transfer-encoding", "Transfer-Encoding"),
     (b"upgrade", "Upgrade"),
 )
-_CONNECTION_NAMES = frozenset(name for name, _ in _CONNECTION_FIELDS)
+# Hop-by-hop fields HTTP/2 forbids (RFC 9113 8.2.2), in requests and responses.
+CONNECTION_FIELD_NAMES = frozenset(name for name, _ in _CONNECTION_FIELDS)
 
 # httpguts.ValidTrailerHeader: fields a declared trailer may not carry.
 _BAD_TRAILERS = frozenset((
@@ -167,7 +168,7 @@ def read_request_head(headers: Iterable[Header]) -> RequestHead:
             if cookies is None:
                 cookies = []
             cookies.append(value)
-        elif name in _CONNECTION_NAMES:
+        elif name in CONNECTION_FIELD_NAMES:
             if connection is None:
                 connection = set()
             connection.add(name)

@@ -51,6 +51,7 @@ from zope.interface import implementer
 from ._hpack import ResponseHeaderEncoder
 from ._http2_hpack_decoder import RequestHeaderDecoder
 from ._http2_headers import (
+    CONNECTION_FIELD_NAMES,
     MalformedRequest,
     RejectedRequest,
     RequestHead,
@@ -65,9 +66,6 @@ log = Logger()
 RESOURCE_BODY_99_PERCENTILE = 256 * 1024
 _DEFAULT_WINDOW = 65535
 _ERR = h2.errors.ErrorCodes
-# Hop-by-hop headers HTTP/2 forbids (RFC 9113 8.2.2).
-_CONNECTION_HEADERS = frozenset(
-    (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade"))
 
 
 @dataclass(frozen=True)
@@ -516,7 +514,7 @@ class _Stream:
         block = [(b":status", code)]
         for name, values in headers.getAllRawHeaders():
             name = name.lower()
-            if name in _CONNECTION_HEADERS:
+            if name in CONNECTION_FIELD_NAMES:
                 continue
             for value in values:
                 block.append((name, value))
