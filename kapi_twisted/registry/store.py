@@ -122,6 +122,32 @@ def then(value: Any, step: Callable[..., Any], *args: Any) -> Any:
     return step(value, *args)
 
 
+def _reserved(txn: Any, write: Callable[..., Deferred], *args: Any) -> Deferred:
+    """
+    C{write(*args)}, with what C{txn} (a strategy's C{begin_create} or
+    C{begin_update}) reserved committed when the write succeeds and reverted
+    when it fails, at once or later. C{txn} None: the write alone.
+    """
+    if txn is None:
+        return write(*args)
+    try:
+        d = write(*args)
+    except BaseException:
+        txn.revert()
+        raise
+    return d.addCallbacks(_commit, _revert, callbackArgs=(txn,), errbackArgs=(txn,))
+
+
+def _commit(result: Any, txn: Any) -> Any:
+    txn.commit()
+    return result
+
+
+def _revert(failure: Failure, txn: Any) -> Failure:
+    txn.revert()
+    return failure
+
+
 def _succeeded(d: Deferred) -> bool:
     """
     C{d} has fired with a result that is not a failure, and its callbacks
@@ -627,29 +653,12 @@ class GenericStore:
                          new: Dict[str, Any], options: WriteOptions) -> Any:
         # What the create reserves besides the object (Service IPs), undone if it fails.
         txn = self.strategy.begin_create(new, options.dry_run)
-        try:
-            self._validate_create(new)
-            written = self._store_new(namespace, obj, new, options)
-        except BaseException:
-            if txn is not None:
-                txn.revert()
-            raise
-        if txn is None:
-            return written
-
-        def committed(result: Any) -> Any:
-            txn.commit()
-            return result
-
-        def reverted(failure: Failure) -> Failure:
-            txn.revert()
-            return failure
-
-        return written.addCallbacks(committed, reverted)
+        return _reserved(txn, self._store_new, namespace, obj, new, options)
 
     def _store_new(self, namespace: str, obj: Dict[str, Any], new: Dict[str, Any],
                    options: WriteOptions):
-        """Write a prepared new object (a fresh name when generated names clash)."""
+        """Validate and write a prepared new object (a fresh name when generated names clash)."""
+        self._validate_create(new)
         meta = new["metadata"]
         key = self.keys.key(namespace, meta["name"])
         if options.dry_run:
@@ -845,19 +854,12 @@ class GenericStore:
             if options.dry_run:
                 return WriteResult(object=_encoding.ordered(new))
             try:
-                kv = yield self.storage.update(key, _encoding.encode(new), cur.mod_revision)
+                kv = yield _reserved(txn, lambda: self.storage.update(
+                    key, _encoding.encode(new), cur.mod_revision))
             except (st.ConflictError, st.KeyNotFoundError):
-                if txn is not None:
-                    txn.revert()
                 continue
-            except BaseException as e:
-                if txn is not None:
-                    txn.revert()
-                if isinstance(e, st.StorageError):
-                    raise self._storage_error(e, name)
-                raise
-            if txn is not None:
-                txn.commit()
+            except st.StorageError as e:
+                raise self._storage_error(e, name)
             return WriteResult(kv=kv)
         raise self._conflict(name)
 
@@ -875,15 +877,10 @@ class GenericStore:
         if options.dry_run:
             return WriteResult(object=_encoding.ordered(new), created=True)
         try:
-            kv = yield self.storage.create(self.keys.key(namespace, name), _encoding.encode(new))
-        except BaseException as e:
-            if txn is not None:
-                txn.revert()
-            if isinstance(e, st.KeyExistsError):
-                return None
-            raise
-        if txn is not None:
-            txn.commit()
+            kv = yield _reserved(txn, lambda: self.storage.create(
+                self.keys.key(namespace, name), _encoding.encode(new)))
+        except st.KeyExistsError:
+            return None
         return WriteResult(kv=kv, created=True)
 
     def update(self, ctx: RequestContext, namespace: str, name: str, obj: Dict[str, Any],
