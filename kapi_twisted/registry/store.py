@@ -865,6 +865,12 @@ class GenericStore:
 
     @inlineCallbacks
     def _create_on_update(self, ctx, namespace, name, body, options):
+        meta = body.get("metadata")
+        if isinstance(meta, dict) and "resourceVersion" in meta:
+            # Stored without it, as kube's create-on-update does (the body
+            # itself stays as it is: _prepare_create copies what it keeps).
+            body = dict(body, metadata={k: val for k, val in meta.items()
+                                        if k != "resourceVersion"})
         new = self._prepare_create(ctx, namespace, body, WriteOptions(
             dry_run=options.dry_run, field_manager=options.field_manager,
             field_validation=IGNORE))
@@ -890,17 +896,10 @@ class GenericStore:
             self._check_update_body(namespace, name, obj)
             obj = copy.deepcopy(obj)
             self._field_validation(ctx, obj, options)
-            create_body = copy.deepcopy(obj)
-            create_meta = create_body.get("metadata")
-            if isinstance(create_meta, dict):
-                # Stored without it, as kube's create-on-update does.
-                create_meta.pop("resourceVersion", None)
         except APIError:
-            from twisted.internet.defer import fail
             return fail()
-        if subresource:
-            # Subresource writes never create (their strategies do not allow it).
-            create_body = None
+        # Subresource writes never create (their strategies do not allow it).
+        create_body = None if subresource else obj
         return self._write_loop(ctx, namespace, name, lambda cur: obj, options, subresource,
                                 create_body=create_body)
 
@@ -910,7 +909,6 @@ class GenericStore:
         try:
             _options.validate_write_options(options, "PatchOptions")
         except APIError:
-            from twisted.internet.defer import fail
             return fail()
 
         def make_body(cur: st.KeyValue) -> Dict[str, Any]:
