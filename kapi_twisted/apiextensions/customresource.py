@@ -24,6 +24,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
+from twisted.internet.defer import fail
+
 from kapi_twisted.apis.registry import ResourceInfo, SubresourceInfo
 from kapi_twisted.registry import validation as v
 from kapi_twisted.registry.interface import RequestContext, WriteOptions
@@ -230,8 +232,6 @@ class CustomResourceStore(GenericStore):
     def create(self, ctx: RequestContext, namespace: str, obj: Dict[str, Any],
                options: WriteOptions):
         if self.terminating:
-            from twisted.internet.defer import fail
-
             return fail(apierrors.method_not_allowed(
                 "create not allowed while custom resource definition is terminating"))
         return super().create(ctx, namespace, obj, options)
