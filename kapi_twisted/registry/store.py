@@ -568,8 +568,7 @@ class GenericStore:
     # -- create --------------------------------------------------------------------
 
     def _prepare_create(self, ctx: RequestContext, namespace: str, body: Dict[str, Any],
-                        options: WriteOptions, url_name: str = "",
-                        context: Any = None) -> Dict[str, Any]:
+                        options: WriteOptions, context: Any = None) -> Dict[str, Any]:
         self._check_type(body)
         obj = copy_json(body)
         self._field_validation(ctx, obj, options)
