@@ -10,7 +10,8 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.python.failure import Failure
 
 from kapi_twisted import apierrors
-from kapi_twisted.registry.interface import WriteOptions
+from kapi_twisted.registry import store as store_module
+from kapi_twisted.registry.interface import RequestContext, WriteOptions
 from kapi_twisted.registry.store import then
 from kapi_twisted.storage import KeyValue
 from kapi_twisted.storage.testing import EventCollector
@@ -104,6 +105,60 @@ class CreatePathTests(RegistryTestCase):
         self.assertEqual(store.admission.seen[0].name, "gen-")
         self.assertTrue(result.kv.object["metadata"]["name"].startswith("gen-"))
         self.assertEqual(body["metadata"], {"generateName": "gen-"})
+
+
+class OwnedBodyTests(RegistryTestCase):
+    """A body the request owns (RequestContext.body_owned) is used in place, not copied."""
+
+    def owned(self):
+        return RequestContext(body_owned=True)
+
+    def test_owned_body_becomes_the_stored_object(self):
+        """An owned body is created like a copied one (same stored object and answer)."""
+        copied = self.ok(self.store("configmaps").create(
+            self.ctx, "default", configmap("a"), WriteOptions()))
+        body = configmap("b")
+        owned = self.ok(self.store("configmaps").create(
+            self.owned(), "default", body, WriteOptions()))
+        self.assertEqual(body["metadata"]["uid"], owned.kv.object["metadata"]["uid"])
+        for kv in (copied.kv, owned.kv):
+            self.assertEqual(kv.object, json.loads(kv.data))
+        self.assertEqual(sorted(owned.kv.object["metadata"]), sorted(copied.kv.object["metadata"]))
+
+    def test_admission_sees_the_generate_name_sent(self):
+        """Admission of an owned generateName body is named after the generateName."""
+        store = self.store("configmaps")
+        store.admission = _Admission(succeed(None))
+        body = {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"generateName": "gen-"}, "data": {"k": "v"}}
+        result = self.ok(store.create(self.owned(), "default", body, WriteOptions()))
+        self.assertEqual(store.admission.seen[0].name, "gen-")
+        self.assertTrue(result.kv.object["metadata"]["name"].startswith("gen-"))
+
+    def test_generated_name_clash_is_generated_again(self):
+        """A taken generated name of an owned body is generated again, not 409."""
+        names = iter(["b", "b", "c"])
+        self.patch(store_module, "_generate_name", lambda base: base + next(names))
+        store = self.store("configmaps")
+        for expected in ("a-b", "a-c"):
+            result = self.ok(store.create(self.owned(), "default",
+                                          {"metadata": {"generateName": "a-"}}, WriteOptions()))
+            self.assertEqual(result.kv.object["metadata"]["name"], expected)
+
+    def test_given_name_clash_is_409(self):
+        """A taken name the client gave (with a generateName too) is 409 at once."""
+        store = self.store("configmaps")
+        self.ok(store.create(self.ctx, "default", configmap("a"), WriteOptions()))
+        err = self.error(store.create(
+            self.owned(), "default", {"metadata": {"name": "a", "generateName": "x-"}},
+            WriteOptions()))
+        self.assertEqual((err.code, err.message), (409, 'configmaps "a" already exists'))
+
+    def test_bad_metadata_is_still_400(self):
+        """Metadata that is not an object is 400 for an owned body too."""
+        err = self.error(self.store("configmaps").create(
+            self.owned(), "default", {"metadata": ["x"]}, WriteOptions()))
+        self.assertEqual(err.code, 400)
 
 
 class HandedOverObjectTests(RegistryTestCase):

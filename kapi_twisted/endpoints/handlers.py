@@ -316,6 +316,8 @@ class GroupVersionResource(APIResource):
         options = self._write_options(request, query, "CreateOptions")
         ctx = self._context(request)
         obj = self._decode_object(request, route, _read_body(request), options, ctx)
+        # Decoded for this request alone: the store need not copy it.
+        ctx.body_owned = True
         return then(store.create(ctx, route.namespace, obj, options), self._answer_write,
                     request, ctx, output, route, 201)
 

@@ -27,10 +27,16 @@ class RequestContext:
 
     @ivar user: the authenticated user (L{kapi_twisted.auth} user info) or None.
     @ivar warnings: texts the handler sends as C{Warning: 299 - "..."} headers.
+    @ivar body_owned: the object handed to C{create} was decoded for this
+        request alone and nothing reads it afterwards, so the store may
+        change it in place instead of copying it first. Callers that keep
+        or reuse what they pass (controllers, create-on-update) leave it
+        False.
     """
 
     user: Any = None
     warnings: List[str] = field(default_factory=list)
+    body_owned: bool = False
 
 
 @dataclass

@@ -568,9 +568,15 @@ class GenericStore:
     # -- create --------------------------------------------------------------------
 
     def _prepare_create(self, ctx: RequestContext, namespace: str, body: Dict[str, Any],
-                        options: WriteOptions, context: Any = None) -> Dict[str, Any]:
+                        options: WriteOptions, context: Any = None,
+                        owned: bool = False) -> Dict[str, Any]:
+        """
+        The object a create of C{body} stores, before admission and
+        validation: a copy of C{body}, or C{body} itself changed in place
+        when the caller C{owned} it (see L{RequestContext.body_owned}).
+        """
         self._check_type(body)
-        obj = copy_json(body)
+        obj = body if owned else copy_json(body)
         self._field_validation(ctx, obj, options)
         obj["apiVersion"] = self.info.group_version
         obj["kind"] = self.info.kind
@@ -638,25 +644,34 @@ class GenericStore:
 
     def _create_admit(self, context: Any, ctx: RequestContext, namespace: str,
                       obj: Dict[str, Any], options: WriteOptions) -> Any:
-        new = self._prepare_create(ctx, namespace, obj, options, context=context)
+        # The names the client sent, read before an owned body becomes the new object.
+        body_meta = obj.get("metadata") if isinstance(obj, dict) else None
+        if isinstance(body_meta, dict):
+            given = body_meta.get("name")
+            generate = body_meta.get("generateName")
+        else:
+            given = generate = None
+        new = self._prepare_create(ctx, namespace, obj, options, context=context,
+                                   owned=ctx.body_owned)
         if self.admission is None:
-            return self._create_admitted(None, namespace, obj, new, options)
-        body_meta = obj.get("metadata") or {}
+            return self._create_admitted(None, namespace, given, new, options)
         admitted = self.admission.admit(Attributes(
-            CREATE, self.info, namespace,
-            body_meta.get("name") or body_meta.get("generateName") or "", new,
+            CREATE, self.info, namespace, given or generate or "", new,
             ctx.user, options.dry_run))
-        return then(admitted, self._create_admitted, namespace, obj, new, options)
+        return then(admitted, self._create_admitted, namespace, given, new, options)
 
-    def _create_admitted(self, _: Any, namespace: str, obj: Dict[str, Any],
+    def _create_admitted(self, _: Any, namespace: str, given: Optional[str],
                          new: Dict[str, Any], options: WriteOptions) -> Any:
         # What the create reserves besides the object (Service IPs), undone if it fails.
         txn = self.strategy.begin_create(new, options.dry_run)
-        return _reserved(txn, self._store_new, namespace, obj, new, options)
+        return _reserved(txn, self._store_new, namespace, given, new, options)
 
-    def _store_new(self, namespace: str, obj: Dict[str, Any], new: Dict[str, Any],
+    def _store_new(self, namespace: str, given: Optional[str], new: Dict[str, Any],
                    options: WriteOptions):
-        """Validate and write a prepared new object (a fresh name when generated names clash)."""
+        """
+        Validate and write a prepared new object (a fresh name when generated
+        names clash; C{given}: the name the client sent, if any).
+        """
         self._validate_create(new)
         meta = new["metadata"]
         key = self.keys.key(namespace, meta["name"])
@@ -664,7 +679,7 @@ class GenericStore:
             d = self.storage.get(key)
 
             def found(_):
-                return self._store_new_retry(namespace, obj, new, options)
+                return self._store_new_retry(namespace, given, new, options)
 
             def missing(f):
                 f.trap(st.KeyNotFoundError)
@@ -679,17 +694,17 @@ class GenericStore:
         def failed(f):
             f.trap(st.StorageError)
             if isinstance(f.value, st.KeyExistsError):
-                return self._store_new_retry(namespace, obj, new, options)
+                return self._store_new_retry(namespace, given, new, options)
             raise self._storage_error(f.value, meta["name"])
 
         return d.addCallbacks(lambda kv: WriteResult(kv=kv, created=True), failed)
 
     @inlineCallbacks
-    def _store_new_retry(self, namespace: str, obj: Dict[str, Any], new: Dict[str, Any],
+    def _store_new_retry(self, namespace: str, given: Optional[str], new: Dict[str, Any],
                          options: WriteOptions):
         """The name is taken: generated names try again; otherwise 409."""
         meta = new["metadata"]
-        generated = not (obj.get("metadata") or {}).get("name") and bool(meta.get("generateName"))
+        generated = not given and bool(meta.get("generateName"))
         attempts = _GENERATE_ATTEMPTS if generated else 1
         for attempt in range(1, attempts):
             meta["name"] = _generate_name(meta["generateName"])
