@@ -1121,6 +1121,19 @@ class OtherFrameTests(FrameTestCase):
         c.send(priority_frame(sid, sid, 15))
         self.assertStreamError(c, sid, PROTOCOL_ERROR)
 
+    def test_headers_self_dependency(self):
+        """HEADERS whose priority makes the stream depend on itself is a stream error PROTOCOL_ERROR (Go)."""
+        c = Conn()
+        sid = c.take_id()
+        block = c.block(c.request_headers(b"/", extra=[(b"x-a", b"a")]))
+        c.send(frame(HEADERS, END_HEADERS | END_STREAM | PRIORITY_FLAG, sid,
+                     struct.pack(">IB", sid, 15) + block))
+        self.assertEqual(c.resource.seen, [])
+        # The block was still decoded: the next request, reusing its table entries, is served.
+        self.assertStreamError(c, sid, PROTOCOL_ERROR)
+        again = c.get(b"/", extra=[(b"x-a", b"a")])
+        self.assertEqual(c.response(again)[::2], (b"200", b"small"))
+
     def test_goaway_on_stream(self):
         """A GOAWAY on a stream other than 0 is a connection error PROTOCOL_ERROR."""
         c = Conn()
