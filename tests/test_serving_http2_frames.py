@@ -960,7 +960,7 @@ class HeaderBlockTests(FrameTestCase):
         self.assertStreamOrConnectionError(c, 1, PROTOCOL_ERROR)
 
     def test_headers_on_half_closed_stream(self):
-        """HEADERS again on a stream the client ended (still being answered) is a stream error STREAM_CLOSED."""
+        """HEADERS again on a stream the client ended, still being answered, is STREAM_CLOSED."""
         c = Conn()
         sid = c.get(b"/hold")
         c.send(frame(HEADERS, END_HEADERS | END_STREAM, sid, c.block([(b"x-late", b"1")])))
