@@ -839,6 +839,16 @@ class StreamTests(FrameTestCase):
 
 # -- header blocks ------------------------------------------------------------
 
+    def test_stream_id_going_down(self):
+        """HEADERS opening a stream id lower than one already used is a connection error PROTOCOL_ERROR."""
+        # Go (server.go processHeaders, "stream_went_down") and RFC 9113 5.1.1.
+        c = Conn()
+        c.send(c.headers_frame(5, b"/hold"))
+        c.send(c.headers_frame(3))
+        self.assertConnectionError(c, PROTOCOL_ERROR)
+        self.assertNotIn(b"/", c.resource.seen)
+
+
 class HeaderBlockTests(FrameTestCase):
     def test_padded_headers(self):
         """A padded HEADERS frame is served."""
@@ -976,6 +986,21 @@ class HeaderBlockTests(FrameTestCase):
 
 
 # -- request semantics seen at the frame level ----------------------------------
+
+    def test_header_list_too_large_compressed(self):
+        """A small header block that decodes to more than MAX_HEADER_LIST_SIZE is answered 431."""
+        # 12,000 copies of one 100-byte field, indexed from the dynamic table: a
+        # 12 KB block, 1.6 MB decoded. Go (handleHeaderListTooLong) answers the
+        # stream 431 and the connection goes on.
+        c = Conn()
+        fields = c.request_headers(b"/") + [(b"x-big", b"v" * 100)] * 12000
+        c.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, c.block(fields)))
+        c.next_id = 3
+        self.assertEqual(c.response(1).status, b"431")
+        self.assertTrue(c.response(1).ended)
+        self.assertEqual(c.resource.seen, [])
+        self.assertStillServing(c)
+
 
 class RequestTests(FrameTestCase):
     def test_content_length_exceeded(self):

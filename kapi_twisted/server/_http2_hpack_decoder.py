@@ -1,9 +1,9 @@
 """
-A fast HPACK decoder (RFC 7541) for the request header blocks h2 hands us.
+A fast HPACK decoder (RFC 7541) for HTTP/2 request header blocks.
 
 hpack's own decoder copies the rest of the block for every literal, logs
 every field and Huffman-decodes a nibble at a time: about 35 microseconds
-a create under h2load (some 40% of h2's receiving work), most of it
+a create under h2load (some 40% of the receiving work), most of it
 re-decoding the same Huffman strings: h2load and other nghttp2 clients
 never index C{:path}, C{content-length} or C{authorization}, so a bearer
 token arrives Huffman-coded on every request.
@@ -18,8 +18,11 @@ repeating a request sends the same bytes, decoded once. Such a block takes
 about 6 microseconds with a new path each time, 0.2 when it repeats.
 
 The dynamic table is hpack's L{HeaderTable}, and the decoder is an
-L{hpack.Decoder} as far as h2 can tell (the same limits, attributes and
-exceptions); fields come back as plain C{(name, value)} tuples.
+L{hpack.Decoder} in its limits, attributes and exceptions; fields come
+back as plain C{(name, value)} tuples. A header list over the limit is
+still decoded to its end before L{OversizedHeaderListError} is raised, so
+the table stays in step with the peer's and only that request is refused
+(431, as Go refuses it).
 """
 
 from __future__ import annotations
@@ -220,6 +223,7 @@ class RequestHeaderDecoder(Decoder):
         position = 0
         end = len(data)
         changed = False
+        over_at: Optional[int] = None
         while position < end:
             first = data[position]
             position += 1
@@ -261,11 +265,19 @@ class RequestHeaderDecoder(Decoder):
                 changed = True
                 blocks.clear()
                 continue
-            append(header)
             size += _ENTRY_OVERHEAD + len(header[0]) + len(header[1])
-            if size > limit:
-                raise OversizedHeaderListError(
-                    f"A header list larger than {limit} has been received")
+            if size <= limit:
+                append(header)
+            elif over_at is None:
+                over_at = position
+            # Past the limit the block is still decoded to its end (its
+            # entries change the table, as the peer's encoder assumes), so
+            # the connection can go on after the request is refused.
+        if over_at is not None:
+            error = OversizedHeaderListError(
+                f"A header list larger than {limit} has been received")
+            error.position = over_at  # where in the block the limit was passed
+            raise error
         if table.maxsize > self.max_allowed_table_size:
             raise InvalidTableSizeError("Encoder did not shrink table size to within the max")
         if not changed and end <= _BLOCK_BYTES and len(headers) <= _BLOCK_FIELDS:

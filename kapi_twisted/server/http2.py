@@ -22,7 +22,9 @@ the seed), MAX_FRAME_SIZE 256 KiB, INITIAL_WINDOW_SIZE 256 KiB per stream,
 and the connection window is opened to streams x 256 KiB with a
 WINDOW_UPDATE on stream 0. They apply from the start (a peer may use them
 before it acknowledges them). The header list is limited to 1 MiB like
-HTTP/1.1 (more ends the connection). Received data is given back to the
+HTTP/1.1: a longer one is answered 431, unless (as Go) a CONTINUATION
+frame follows after the limit was passed, or the coded block alone is
+over it: that ends the connection. Received data is given back to the
 peer's windows as Go gives it back: once at least 4 KiB, and at least
 half the window, are unacknowledged.
 
@@ -76,6 +78,8 @@ _MIN_WINDOW_REFRESH = 4096
 _MAX_RESET_REMEMBERED = 1024
 _ERR = ErrorCodes
 _PREFACE_SIZE = len(f.PREFACE)
+# Go's answer to a header list over MAX_HEADER_LIST_SIZE.
+_HEADERS_TOO_LARGE = b"<h1>HTTP Error 431</h1><p>Request Header Field(s) Too Large</p>"
 
 
 @dataclass(frozen=True)
@@ -391,7 +395,7 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         if flags & f.PRIORITY_FLAG:
             if end - start < 5:
                 raise ConnectionError(_ERR.FRAME_SIZE_ERROR, "HEADERS too short for its priority")
-            priority = f.read_u32(payload, start) & f.STREAM_ID_MASK or -1
+            priority = f.read_u32(payload, start) & f.STREAM_ID_MASK
             start += 5
         fragment = payload[start:end] if start or end != len(payload) else payload
         if flags & f.END_HEADERS:
@@ -411,16 +415,19 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         if flags & f.END_HEADERS:
             self._header_block = None
             self._headers_complete(stream_id, block.flags, block.priority,
-                                   b"".join(block.fragments))
+                                   b"".join(block.fragments), block.size - len(payload))
 
     def _headers_complete(self, stream_id: int, flags: int, priority: int,
-                          block: bytes) -> None:
+                          block: bytes, last_fragment_at: int = 0) -> None:
         # Decoded first, whatever happens to the stream: the peer's HPACK
         # table has changed with it.
         try:
-            fields = self.decoder.decode(block, raw=True)
-        except OversizedHeaderListError:
-            raise ConnectionError(_ERR.ENHANCE_YOUR_CALM, "header list too large") from None
+            fields: Optional[List[Any]] = self.decoder.decode(block, raw=True)
+        except OversizedHeaderListError as e:
+            if getattr(e, "position", 0) <= last_fragment_at:
+                # Go hangs up on a CONTINUATION that follows a list already too long.
+                raise ConnectionError(_ERR.PROTOCOL_ERROR, "header list too large") from None
+            fields = None  # the table is up to date: only this request is refused
         except HPACKError as e:
             raise ConnectionError(_ERR.COMPRESSION_ERROR, f"header block: {e}") from None
         if not stream_id & 1:
@@ -428,12 +435,14 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         ended = flags & f.END_STREAM
         stream = self.streams.get(stream_id)
         if stream is not None:
+            if fields is None:
+                raise StreamError(stream_id, _ERR.PROTOCOL_ERROR, "trailers too large")
             self._trailers(stream, ended, fields)
             return
         if stream_id <= self._max_client_stream:
             if stream_id in self._reset_ids:
                 return  # late trailers of a stream we reset
-            raise ConnectionError(_ERR.STREAM_CLOSED, f"HEADERS on closed stream {stream_id}")
+            raise ConnectionError(_ERR.PROTOCOL_ERROR, f"HEADERS on closed stream {stream_id}")
         self._max_client_stream = stream_id
         if priority == stream_id:
             raise StreamError(stream_id, _ERR.PROTOCOL_ERROR, "stream depends on itself")
@@ -444,13 +453,20 @@ class HTTP2Connection(Protocol, TimeoutMixin):
             # Go's choice: a race with our SETTINGS is forgiven, later not.
             raise StreamError(stream_id, _ERR.REFUSED_STREAM if self._unacked_settings
                               else _ERR.PROTOCOL_ERROR, "too many concurrent streams")
+        if fields is None:
+            self._refuse(stream_id, b"431", [(b"content-type", b"text/html; charset=utf-8")],
+                         _HEADERS_TOO_LARGE, ended=bool(ended))
+            return
         try:
             head = read_request_head(fields)
         except MalformedRequest as e:
             self._reset_malformed(stream_id, e)
             return
         except RejectedRequest as e:
-            self._reject(stream_id, e.message, ended=bool(ended))
+            # Go's http.Error.
+            self._refuse(stream_id, b"400", [(b"content-type", b"text/plain; charset=utf-8"),
+                                             (b"x-content-type-options", b"nosniff")],
+                         e.message.encode("utf-8") + b"\n", ended=bool(ended))
             return
         stream = _Stream(self, stream_id)
         self.streams[stream_id] = stream
@@ -609,17 +625,16 @@ class HTTP2Connection(Protocol, TimeoutMixin):
                   peer=str(self._peer), error=str(error))
         self._reset(stream_id, _ERR.PROTOCOL_ERROR, str(error))
 
-    def _reject(self, stream_id: int, message: str, ended: bool) -> None:
+    def _refuse(self, stream_id: int, status: bytes, fields: List[Any], body: bytes,
+                ended: bool) -> None:
         """
-        Answer 400 with C{message} as Go's C{http.Error} does, outside the
-        API (no filters, no audit); a request body still coming is refused
-        with RST_STREAM NO_ERROR after the answer.
+        Answer a request outside the API (no filters, no audit), as Go's
+        server answers it; a request body still coming is refused with
+        RST_STREAM NO_ERROR after the answer.
         """
-        body = message.encode("utf-8") + b"\n"
         self.write_headers(stream_id, [
-            (b":status", b"400"),
-            (b"content-type", b"text/plain; charset=utf-8"),
-            (b"x-content-type-options", b"nosniff"),
+            (b":status", status),
+            *fields,
             (b"content-length", b"%d" % len(body)),
             (b"date", datetimeToString()),
         ], end_stream=False)
