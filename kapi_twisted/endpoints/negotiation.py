@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from kapi_twisted import apierrors
+from kapi_twisted.registry._encoding import compact_json
 
 JSON = "application/json"
 YAML = "application/yaml"
@@ -314,7 +315,7 @@ def encode(obj: Any, output: Output) -> bytes:
         return encode_yaml(obj)
     if output.pretty:
         return json.dumps(obj, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return compact_json(obj).encode("utf-8")
 
 
 def encode_yaml(obj: Any) -> bytes:

@@ -12,7 +12,6 @@ L{LongRunningRequests}, which finishes it).
 
 from __future__ import annotations
 
-import json
 import random
 from typing import Any, Callable, Optional
 
@@ -21,6 +20,7 @@ from twisted.logger import Logger
 
 from kapi_twisted.endpoints.negotiation import OBJECT, TABLE, Output
 from kapi_twisted.endpoints.render import transform_object
+from kapi_twisted.registry._encoding import compact_json
 from kapi_twisted.registry.interface import WatchEvent
 
 log = Logger()
@@ -174,4 +174,4 @@ class WatchStream:
 
 
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return compact_json(obj).encode("utf-8")

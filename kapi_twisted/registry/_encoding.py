@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Dict, List, Tuple
+from json.encoder import c_make_encoder, encode_basestring  # c_make_encoder may be None
+from typing import Any, Callable, Dict, List, Tuple
 
 from kapi_twisted.apis import openapi
 
@@ -40,6 +41,28 @@ def ordered(obj: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
+def _compact_encoder() -> Callable[[Any], str]:
+    """
+    C{json.dumps(obj, separators=(",", ":"), ensure_ascii=False)} without
+    what that call repeats each time: it builds a C{JSONEncoder} and then
+    that encoder's C scanner for every object (about 2 us of a 4.5 us
+    encode of a small object). Built once here; no circular-reference check
+    (JSON-shaped values cannot hold cycles; one would end in RecursionError
+    rather than ValueError).
+    """
+    encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
+    if c_make_encoder is None:  # an interpreter without the C accelerator
+        return encoder.encode
+    scan = c_make_encoder(None, encoder.default, encode_basestring, None,
+                          encoder.key_separator, encoder.item_separator,
+                          encoder.sort_keys, encoder.skipkeys, encoder.allow_nan)
+    return lambda obj: "".join(scan(obj, 0))
+
+
+#: Compact JSON text of a value (see L{_compact_encoder}).
+compact_json = _compact_encoder()
+
+
 def encode(obj: Dict[str, Any]) -> bytes:
     """The stored bytes of C{obj} (its resourceVersion left out)."""
     return encode_for_storage(obj)[0]
@@ -58,7 +81,7 @@ def encode_for_storage(obj: Dict[str, Any]) -> Tuple[bytes, Dict[str, Any]]:
         meta = dict(meta)
         del meta["resourceVersion"]
         obj["metadata"] = meta
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), obj
+    return compact_json(obj).encode("utf-8"), obj
 
 
 def prune(group: str, version: str, kind: str, obj: Any) -> List[str]:

@@ -264,8 +264,22 @@ def _merge_subresource(subresource: str, body: Dict[str, Any],
     return new
 
 
+_NAME_PAIRS = [a + b for a in _NAME_CHARS for b in _NAME_CHARS]
+_PAIRS = len(_NAME_PAIRS)
+_FOURTH = _PAIRS * _PAIRS
+_NAME_SPACE = _FOURTH * len(_NAME_CHARS)
+
+
 def _generate_name(base: str) -> str:
-    return base[:_MAX_GENERATED_BASE] + "".join(random.choices(_NAME_CHARS, k=5))
+    """
+    C{base} (cut to 58) and five characters drawn uniformly from kube's
+    alphabet, as kube's C{SimpleNameGenerator}: the base-27 digits of one
+    random number (a quarter of C{random.choices}' cost per create).
+    """
+    n = int(random.random() * _NAME_SPACE)
+    pairs = _NAME_PAIRS
+    return (base[:_MAX_GENERATED_BASE] + pairs[n % _PAIRS] + pairs[n // _PAIRS % _PAIRS]
+            + _NAME_CHARS[n // _FOURTH])
 
 
 class Predicate:
