@@ -1,6 +1,6 @@
 """
 The TLS port's connections send at once when they can
-(L{kapi_twisted.server._transport}): large answers still arrive whole,
+(L{kapi_twisted._eager_tcp}): large answers still arrive whole,
 streaming producers are still paused and resumed by a slow reader, and a
 peer that resets the connection mid-answer still ends the request.
 """
@@ -23,7 +23,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 from zope.interface import implementer
 
-from kapi_twisted.server._transport import EagerServer
+from kapi_twisted._eager_tcp import EagerServer
 from tests._serving_helpers import FakeConnection, client_context, port_of, start_serving
 
 _PIECE = bytes(range(256)) * 256  # 64 KiB

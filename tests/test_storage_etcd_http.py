@@ -21,6 +21,7 @@ from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
 from twisted.trial import unittest
 
+from kapi_twisted._eager_tcp import EagerClient
 from kapi_twisted.storage._etcd_http import (
     BadResponse,
     EtcdHTTPClient,
@@ -366,6 +367,20 @@ class LoopbackTests(unittest.TestCase):
             got = yield client.post(self.url, b"/v3/kv/range", body)
             self.assertEqual(got, (200, body))
         self.assertEqual(len(self.server.connections), 1)
+
+    @inlineCallbacks
+    def test_request_sent_at_once(self):
+        """A request on a pooled connection reaches the socket from the call itself, without waiting a reactor turn."""
+        client = self.serve(_ok)
+        yield client.post(self.url, b"/v3/kv/range", b"1")
+        [conn] = client._endpoints[self.url].idle
+        transport = conn.transport
+        d = client.post(self.url, b"/v3/kv/range", b"2")
+        self.assertIsInstance(transport, EagerClient)
+        self.assertEqual((transport.dataBuffer, transport._tempDataLen), (b"", 0))
+        self.assertNotIn(transport, reactor.getWriters())
+        got = yield d
+        self.assertEqual(got, (200, b"2"))
 
     @inlineCallbacks
     def test_connection_close(self):

@@ -33,7 +33,7 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 
 from kapi_twisted.server import certs
-from kapi_twisted.server._transport import listen_eager
+from kapi_twisted._eager_tcp import listen_eager
 from kapi_twisted.server.channel import ServingLimits, ServingSite
 from kapi_twisted.server.http2 import HTTP2Settings
 from kapi_twisted.server.request import APIRequest

@@ -44,6 +44,8 @@ from twisted.internet.error import ConnectionDone, NotConnectingError
 from twisted.internet.protocol import ClientFactory, Protocol, connectionDone
 from twisted.python.failure import Failure
 
+from kapi_twisted._eager_tcp import connect_eager
+
 __all__ = [
     "BadResponse",
     "EtcdHTTPClient",
@@ -545,8 +547,8 @@ class EtcdHTTPClient:
                 optionsForClientTLS(endpoint.host), timeout=self.connect_timeout,
             )
         else:
-            attempt.connector = self._reactor.connectTCP(
-                endpoint.host, endpoint.port, attempt, timeout=self.connect_timeout
+            attempt.connector = connect_eager(
+                self._reactor, endpoint.host, endpoint.port, attempt, timeout=self.connect_timeout
             )
 
     def _release(self, conn: _Connection) -> None:
