@@ -18,6 +18,7 @@ setup(
         "pyopenssl>=24.3",
         "service-identity>=23.1",
         "h2>=4.1",
+        "hpack>=4.0",
         "treq>=23.11",
         "cryptography>=45",
         "prometheus_client>=0.17",
