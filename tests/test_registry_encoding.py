@@ -33,3 +33,31 @@ class CompactJSONTests(unittest.SynchronousTestCase):
                                  "metadata": {"resourceVersion": "5", "name": "a"}})
         self.assertEqual(data, '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},'
                                '"data":{"k":"ü"}}'.encode("utf-8"))
+
+
+class PruneTests(unittest.SynchronousTestCase):
+    def test_unknown_fields_dropped_and_named(self):
+        """Unknown fields anywhere (inside lists and maps too) are dropped and reported by path."""
+        pod = {"apiVersion": "v1", "kind": "Pod", "bogus": 1,
+               "metadata": {"name": "p", "labels": {"a": "b"}, "extra": {}},
+               "spec": {"containers": [{"name": "c", "image": "x", "nope": True,
+                                        "ports": [{"containerPort": 80, "bad": 1}]}],
+                        "nodeSelector": {"k": "v"}}}
+        for attempt in range(2):  # the second walk uses what the first worked out
+            obj = json.loads(json.dumps(pod))
+            removed = _encoding.prune("", "v1", "Pod", obj)
+            self.assertEqual(removed, ["bogus", "metadata.extra", "spec.containers[0].nope",
+                                       "spec.containers[0].ports[0].bad"])
+            self.assertEqual(obj["spec"]["containers"][0],
+                             {"name": "c", "image": "x", "ports": [{"containerPort": 80}]})
+            self.assertEqual(obj["spec"]["nodeSelector"], {"k": "v"})
+
+    def test_free_form_fields_are_kept(self):
+        """Free-form members (a ConfigMap's data, managedFields' fieldsV1) keep every field."""
+        cm = {"apiVersion": "v1", "kind": "ConfigMap",
+              "metadata": {"name": "c", "managedFields": [
+                  {"manager": "m", "fieldsV1": {"f:data": {"f:any": {}}}}]},
+              "data": {"anything": "goes"}}
+        obj = json.loads(json.dumps(cm))
+        self.assertEqual(_encoding.prune("", "v1", "ConfigMap", obj), [])
+        self.assertEqual(obj, cm)

@@ -97,14 +97,38 @@ def prune(group: str, version: str, kind: str, obj: Any) -> List[str]:
     return removed
 
 
+#: What pruning needs of each schema node, by the node's id: (the node, its plan).
+_PLANS: Dict[int, Tuple[Dict[str, Any], tuple]] = {}
+
+
+def _plan(schema: Dict[str, Any]) -> tuple:
+    """
+    (preserve unknown fields, properties, additionalProperties, items) of
+    C{schema} with its C{$ref} followed: worked out once per node of the
+    (never changing, never freed) built-in definitions instead of on every
+    visit of every request.
+    """
+    entry = _PLANS.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    resolved = openapi.resolve(schema)
+    extra = resolved.get("additionalProperties")
+    items = resolved.get("items")
+    plan = (bool(resolved.get("x-kubernetes-preserve-unknown-fields")),
+            resolved.get("properties"),
+            extra if isinstance(extra, dict) else None,
+            items if isinstance(items, dict) else None)
+    _PLANS[id(schema)] = (schema, plan)
+    return plan
+
+
 def _prune(schema: Dict[str, Any], value: Any, path: str, removed: List[str]) -> None:
     # Only objects and arrays can hold unknown fields: scalars are not
     # visited, and a member's path is only built when it is needed.
-    schema = openapi.resolve(schema)
-    if schema.get("x-kubernetes-preserve-unknown-fields"):
+    preserve, props, extra, items = _plan(schema)
+    if preserve:
         return
     if isinstance(value, dict):
-        props = schema.get("properties")
         if props is not None:
             for key in list(value):
                 sub = props.get(key)
@@ -116,14 +140,12 @@ def _prune(schema: Dict[str, Any], value: Any, path: str, removed: List[str]) ->
                     if isinstance(child, (dict, list)):
                         _prune(sub, child, "%s.%s" % (path, key) if path else key, removed)
             return
-        extra = schema.get("additionalProperties")
-        if isinstance(extra, dict):
+        if extra is not None:
             for key, child in value.items():
                 if isinstance(child, (dict, list)):
                     _prune(extra, child, "%s.%s" % (path, key) if path else key, removed)
     elif isinstance(value, list):
-        items = schema.get("items")
-        if isinstance(items, dict):
+        if items is not None:
             for i, child in enumerate(value):
                 if isinstance(child, (dict, list)):
                     _prune(items, child, "%s[%d]" % (path, i), removed)
