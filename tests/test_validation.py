@@ -80,6 +80,26 @@ class MetadataTests(unittest.SynchronousTestCase):
         self.assertEqual([str(e) for e in errs],
                          ["metadata.namespace: Forbidden: not allowed on this type"])
 
+    def test_labels_seen_valid_before_still_report_new_problems(self):
+        """Labels checked valid once do not hide a bad key or value next to them."""
+        path = "metadata.labels"
+        self.assertEqual(v.validate_labels({"app": "web", "tier": "t1"}, path), [])
+        self.assertEqual(v.validate_labels({"app": "web", "tier": "t1"}, path), [])
+        errs = v.validate_labels({"app": "web", "tier": "t1", "x": "bad value"}, path)
+        self.assertEqual([e.bad_value for e in errs], ["bad value"])
+        errs = v.validate_labels({"app": "web", "bad key": "t1"}, path)
+        self.assertEqual([e.bad_value for e in errs], ["bad key"])
+        errs = v.validate_labels({"app": "x" * 64}, path)
+        self.assertEqual([e.detail for e in errs], ["must be no more than 63 bytes"])
+
+    def test_label_memory_is_bounded(self):
+        """Remembering valid labels stops growing: the memory is emptied when full."""
+        self.patch(v, "_GOOD_LABELS_MAX", 3)
+        for i in range(10):
+            self.assertEqual(v.validate_labels({f"k{i}": f"v{i}"}, "metadata.labels"), [])
+            self.assertLessEqual(len(v._GOOD_LABEL_KEYS), 3)
+        self.assertEqual(len(v.validate_labels({"k9": "bad value"}, "metadata.labels")), 1)
+
     def test_annotation_keys_case_insensitive(self):
         """Annotation keys are checked in lower case, so capitals are fine."""
         self.assertEqual(v.validate_annotations({"Example.COM/Key": "v"}, "a"), [])

@@ -302,18 +302,42 @@ TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024
 _FIELD_MANAGER_MAX = 128
 
 
+# Label keys and values already found valid: the same few recur on object
+# after object, and checking them (a split and regular expressions) was a
+# visible part of every create. Emptied when full, so any text is checked
+# again later; validity depends on the text alone.
+_GOOD_LABEL_KEYS: set = set()
+_GOOD_LABEL_VALUES: set = set()
+_GOOD_LABELS_MAX = 4096
+
+
 def validate_labels(labels: Any, path: str) -> List[FieldError]:
     errs: List[FieldError] = []
     if not isinstance(labels, dict):
         return errs
+    good_keys, good_values = _GOOD_LABEL_KEYS, _GOOD_LABEL_VALUES
+    for key, value in labels.items():
+        if key not in good_keys or (isinstance(value, str) and value not in good_values):
+            break
+    else:
+        return errs
+    if len(good_keys) >= _GOOD_LABELS_MAX or len(good_values) >= _GOOD_LABELS_MAX:
+        good_keys.clear()
+        good_values.clear()
     for key in sorted(labels):
         value = labels[key]
-        for msg in is_qualified_name(key):
+        key_errs = is_qualified_name(key)
+        for msg in key_errs:
             errs.append(invalid_value(path, key, msg))
+        if not key_errs:
+            good_keys.add(key)
         if not isinstance(value, str):
             continue
-        for msg in is_valid_label_value(value):
+        value_errs = is_valid_label_value(value)
+        for msg in value_errs:
             errs.append(invalid_value(path, value, msg))
+        if not value_errs:
+            good_values.add(value)
     return errs
 
 
@@ -421,10 +445,19 @@ def validate_object_meta(
     if isinstance(generation, int) and generation < 0:
         errs.append(invalid_value(f"{path}.generation", generation,
                                   "must be greater than or equal to 0"))
-    errs.extend(validate_labels(meta.get("labels"), f"{path}.labels"))
-    errs.extend(validate_annotations(meta.get("annotations"), f"{path}.annotations"))
-    errs.extend(validate_owner_references(meta.get("ownerReferences"), f"{path}.ownerReferences"))
-    errs.extend(validate_finalizers(meta.get("finalizers"), f"{path}.finalizers"))
+    # Each check finds nothing in a member that is absent (skipped here).
+    labels = meta.get("labels")
+    if labels is not None:
+        errs.extend(validate_labels(labels, f"{path}.labels"))
+    annotations = meta.get("annotations")
+    if annotations is not None:
+        errs.extend(validate_annotations(annotations, f"{path}.annotations"))
+    refs = meta.get("ownerReferences")
+    if refs is not None:
+        errs.extend(validate_owner_references(refs, f"{path}.ownerReferences"))
+    finalizers = meta.get("finalizers")
+    if finalizers is not None:
+        errs.extend(validate_finalizers(finalizers, f"{path}.finalizers"))
     return errs
 
 
