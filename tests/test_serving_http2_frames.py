@@ -522,6 +522,18 @@ class SettingsTests(FrameTestCase):
         self.assertEqual(len([f for f in c.of_type(SETTINGS) if f.flags & ACK]), 2)
         self.assertStillServing(c)
 
+    def test_unsolicited_ack(self):
+        """A SETTINGS ACK when the server has no SETTINGS waiting for one is PROTOCOL_ERROR (Go's check)."""
+        c = Conn()
+        c.send(settings_frame(ack=True))
+        self.assertConnectionError(c, PROTOCOL_ERROR)
+
+    def test_setting_given_twice(self):
+        """A SETTINGS frame naming one setting twice is PROTOCOL_ERROR (Go's check)."""
+        c = Conn()
+        c.send(settings_frame((MAX_FRAME_SIZE, 20000), (MAX_FRAME_SIZE, 30000)))
+        self.assertConnectionError(c, PROTOCOL_ERROR)
+
     def test_header_table_size_zero(self):
         """After HEADER_TABLE_SIZE 0 the next response block opens with a table size update to 0."""
         c = Conn()

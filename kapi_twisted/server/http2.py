@@ -520,13 +520,17 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         if flags & f.ACK:
             if payload:
                 raise ConnectionError(_ERR.FRAME_SIZE_ERROR, "SETTINGS ACK with a payload")
-            if self._unacked_settings:
-                self._unacked_settings -= 1
+            if not self._unacked_settings:
+                raise ConnectionError(_ERR.PROTOCOL_ERROR, "SETTINGS ACK for nothing sent")
+            self._unacked_settings -= 1
             return
         if len(payload) % 6:
             raise ConnectionError(_ERR.FRAME_SIZE_ERROR, "SETTINGS of the wrong size")
+        settings = list(f.read_settings(payload))
+        if len({setting for setting, _ in settings}) != len(settings):
+            raise ConnectionError(_ERR.PROTOCOL_ERROR, "a setting given twice")
         grew = False
-        for setting, value in f.read_settings(payload):
+        for setting, value in settings:
             if setting == f.INITIAL_WINDOW_SIZE:
                 if value > f.MAX_WINDOW:
                     raise ConnectionError(_ERR.FLOW_CONTROL_ERROR, "INITIAL_WINDOW_SIZE too large")
