@@ -1214,3 +1214,80 @@ class OtherFrameTests(FrameTestCase):
         c.pump()
         self.assertTrue(c.transport.disconnecting)
         self.assertEqual([code for _, code in c.goaways()], [NO_ERROR] * len(c.goaways()))
+
+
+# -- reading frames in pieces ---------------------------------------------------
+
+def _exchange(c: Conn) -> bytes:
+    """Everything a client sends in one busy session: requests, bodies, control frames."""
+    # Header blocks in the order they are sent (they share the HPACK table).
+    first = c.headers_frame(1, b"/n/5")
+    big = c.block(c.request_headers(b"/n/3000", extra=[(b"x-long", b"v" * 300)]))
+    post = c.block(c.request_headers(b"/upload", b"POST", extra=[(b"content-length", b"70000")]))
+    body = bytes(range(256)) * 274
+    return b"".join([
+        PREFACE, settings_frame((INITIAL_WINDOW_SIZE, 100_000), (MAX_FRAME_SIZE, 20_000)),
+        settings_frame(ack=True),
+        first,
+        ping_frame(b"12345678"),
+        frame(HEADERS, END_STREAM, 3, big[:100]), frame(CONTINUATION, 0, 3, big[100:200]),
+        frame(CONTINUATION, END_HEADERS, 3, big[200:]),
+        frame(HEADERS, END_HEADERS, 5, post),
+        data_frame(5, body[:30_000]), window_update(0, 1000), priority_frame(7, 0, 3),
+        data_frame(5, body[30_000:60_000], pad=40), frame(0xEE, 0, 5, b"ignored"),
+        data_frame(5, body[60_000:70_000], end_stream=True),
+        c.headers_frame(7, b"/empty"), c.headers_frame(9, b"/hold", end_stream=False),
+        rst_frame(9, CANCEL), settings_frame((HEADER_TABLE_SIZE, 0)),
+        c.headers_frame(11, b"/n/100000"), window_update(11, 50_000), window_update(0, 200_000),
+        goaway_frame(11),
+    ])
+
+
+def _seen(c: Conn) -> List[Any]:
+    """What the client received, header blocks decoded and without their Date."""
+    seen: List[Any] = [(sid, [h for h in headers if h[0] != b"date"], end)
+                       for sid, headers, end in c.blocks]
+    seen += [f for f in c.frames if f.type not in (HEADERS, CONTINUATION)]
+    return seen
+
+
+class IncrementalReadTests(FrameTestCase):
+    def _feed(self, pieces: Iterable[int]) -> Conn:
+        c = Conn(handshake=False)
+        wire = _exchange(c)
+        position = 0
+        for size in pieces:
+            if position >= len(wire):
+                break
+            c.send(wire[position:position + size])
+            position += size
+        if position < len(wire):
+            c.send(wire[position:])
+        return c
+
+    def test_whole_exchange(self):
+        """The session, sent at once, is served: every answer whole, in order."""
+        c = self._feed([])
+        self.assertEqual(c.response(1)[::2], (b"200", b"xxxxx"))
+        self.assertEqual(c.response(3)[::2], (b"200", b"x" * 3000))
+        self.assertEqual(c.response(5)[::2], (b"200", b"got 70000"))
+        self.assertEqual(c.response(7)[::2], (b"200", b""))
+        self.assertEqual(c.response(9).status, None)
+        self.assertEqual(len(c.response(11).body), 100_000)
+        self.assertEqual([code for _, code in c.goaways()], [NO_ERROR])
+
+    def test_one_byte_at_a_time(self):
+        """The same session arriving one byte per read gets exactly the same answers."""
+        whole = _seen(self._feed([]))
+        c = self._feed(iter(lambda: 1, 0))
+        self.assertEqual(_seen(c), whole)
+
+    def test_random_pieces(self):
+        """The same session cut at random places (several cuttings) gets exactly the same answers."""
+        import random
+
+        whole = _seen(self._feed([]))
+        for seed in range(20):
+            rng = random.Random(seed)
+            c = self._feed(iter(lambda: rng.choice((1, 2, 3, 8, 9, 10, 17, 100, 5000, 40_000)), 0))
+            self.assertEqual(_seen(c), whole, "seed %d" % seed)
