@@ -645,6 +645,34 @@ class OutboundFlowControlTests(FrameTestCase):
         self.assertFalse(c.response(sid).ended)
         self.assertStillServing(c)
 
+    def test_refusal_obeys_stream_window(self):
+        """A 400 the connection answers itself (a Connection header) waits for stream window like any answer."""
+        c = Conn(settings=[(INITIAL_WINDOW_SIZE, 0)])
+        sid = c.get(b"/", extra=[(b"connection", b"keep-alive")])
+        self.assertEqual(c.response(sid)[::2], (b"400", b""))
+        self.assertEqual([f for f in c.data_frames(sid) if f.payload], [])
+        c.send(window_update(sid, 1000))
+        response = c.response(sid)
+        self.assertEqual((response.status, response.ended), (b"400", True))
+        self.assertIn(b"Connection", response.body)
+        self.assertEqual(c.resource.seen, [])
+        c.send(settings_frame((INITIAL_WINDOW_SIZE, DEFAULT_WINDOW)))
+        self.assertStillServing(c)
+
+    def test_refusal_obeys_connection_window(self):
+        """A 400 the connection answers itself is held while the connection window is spent."""
+        c = Conn(settings=[(INITIAL_WINDOW_SIZE, 1 << 20)])
+        first = c.get(b"/n/%d" % DEFAULT_WINDOW)
+        self.assertEqual(self._sent(c, first), DEFAULT_WINDOW)
+        refused = c.get(b"/", extra=[(b"te", b"gzip")])
+        self.assertEqual(c.response(refused)[::2], (b"400", b""))
+        c.send(window_update(0, 5))
+        self.assertEqual(len(c.response(refused).body), 5)
+        c.send(window_update(0, 1000))
+        response = c.response(refused)
+        self.assertEqual((response.status, response.ended), (b"400", True))
+        self.assertIn(b"TE", response.body)
+
     def test_window_update_zero_on_stream(self):
         """A WINDOW_UPDATE of 0 on a stream is a stream error PROTOCOL_ERROR."""
         c = Conn()

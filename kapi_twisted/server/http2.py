@@ -634,19 +634,18 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         """
         Answer a request outside the API (no filters, no audit), as Go's
         server answers it; a request body still coming is refused with
-        RST_STREAM NO_ERROR after the answer.
+        RST_STREAM NO_ERROR after the answer. The answer's DATA waits for
+        the peer's windows like any other.
         """
-        self.write_headers(stream_id, [
+        stream = _Refusal(self, stream_id)
+        self.streams[stream_id] = stream
+        stream.remote_ended = ended
+        stream.answer([
             (b":status", status),
             *fields,
             (b"content-length", b"%d" % len(body)),
             (b"date", datetimeToString()),
-        ], end_stream=False)
-        out = self._out
-        out.append(f.frame_header(f.DATA, f.END_STREAM, stream_id, len(body)))
-        out.append(body)
-        if not ended:
-            self._reset(stream_id, _ERR.NO_ERROR)
+        ], body)
 
     def _count_reset(self) -> None:
         now = self.reactor.seconds()
@@ -1047,3 +1046,23 @@ class _Stream:
 
     def stopProducing(self) -> None:
         self.abortConnection()
+
+
+class _Refusal(_Stream):
+    """
+    A stream the connection answers itself (L{HTTP2Connection._refuse}):
+    its request never reaches the site, so a body or END_STREAM that
+    still comes is only counted against the windows.
+    """
+
+    def answer(self, block: List[Any], body: bytes) -> None:
+        self._headers = block
+        self._pending = [body]
+        self._ended = True
+        self.send_pending()
+
+    def body(self, data: bytes) -> None:
+        pass
+
+    def request_complete(self) -> None:
+        pass
