@@ -963,6 +963,25 @@ class HeaderBlockTests(FrameTestCase):
         c.send(frame(CONTINUATION, END_HEADERS, sid, c.block([(b"x-more", b"1")])))
         self.assertConnectionError(c, PROTOCOL_ERROR)
 
+    def test_empty_continuation_flood(self):
+        """Endless empty CONTINUATION frames cost the server no memory; the block, once ended, is served."""
+        import tracemalloc
+
+        c = Conn()
+        block = c.block(c.request_headers(b"/"))
+        flood = frame(CONTINUATION, 0, 1) * 50_000
+        c.send(frame(HEADERS, END_STREAM, 1, block[:5]))
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            c.send(flood)
+            grown = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        self.assertLess(grown, 100_000)
+        c.send(frame(CONTINUATION, END_HEADERS, 1, block[5:]))
+        self.assertEqual(c.response(1)[::2], (b"200", b"small"))
+
     def test_hpack_garbage(self):
         """A header block that cannot be HPACK-decoded is a connection error COMPRESSION_ERROR."""
         c = Conn()

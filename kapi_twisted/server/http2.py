@@ -407,8 +407,9 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         block = self._header_block
         if block is None or block.stream_id != stream_id:
             raise ConnectionError(_ERR.PROTOCOL_ERROR, "unexpected CONTINUATION")
-        block.fragments.append(payload)
-        block.size += len(payload)
+        if payload:  # empty ones, however many, take no memory (as in Go)
+            block.fragments.append(payload)
+            block.size += len(payload)
         if block.size > self.settings.max_header_list_size:
             # A field list this long decodes longer still.
             raise ConnectionError(_ERR.ENHANCE_YOUR_CALM, "header block too large")
