@@ -470,6 +470,34 @@ class PingTests(FrameTestCase):
         self.assertStillServing(c)
 
 
+    def test_ping_flood_without_reading(self):
+        """A client that sends PINGs but reads nothing (the server's send buffer full) is cut off after 10,000 (Go's bound)."""
+        c = Conn()
+        c.transport.producer.pauseProducing()  # the transport: its buffer is full
+        c.send(ping_frame() * 5000)
+        self.assertFalse(c.transport.disconnecting)
+        c.send(ping_frame() * 5001)
+        self.assertTrue(c.transport.disconnected)  # aborted: a close would wait on the peer
+
+    def test_pings_while_reading(self):
+        """PINGs answered while the client reads its answers are never too many."""
+        c = Conn()
+        for _ in range(3):
+            c.transport.producer.pauseProducing()
+            c.send(ping_frame() * 6000)
+            c.transport.producer.resumeProducing()  # the buffer was written out
+        c.send(ping_frame() * 20_000)
+        self.assertEqual(len(c.of_type(PING)), 38_000)
+        self.assertStillServing(c)
+
+    def test_settings_flood_without_reading(self):
+        """A client that sends SETTINGS but reads none of the acknowledgements is cut off."""
+        c = Conn()
+        c.transport.producer.pauseProducing()
+        c.send(settings_frame((ENABLE_PUSH, 0)) * 10_001)
+        self.assertTrue(c.transport.disconnected)  # aborted: a close would wait on the peer
+
+
 # -- SETTINGS -----------------------------------------------------------------
 
 class SettingsTests(FrameTestCase):

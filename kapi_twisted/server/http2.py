@@ -78,6 +78,9 @@ _MIN_WINDOW_REFRESH = 4096
 _MAX_RESET_REMEMBERED = 1024
 _ERR = ErrorCodes
 _PREFACE_SIZE = len(f.PREFACE)
+# Go's maxQueuedControlFrames: PING and SETTINGS acknowledgements and
+# RST_STREAMs queued for a peer that reads none of them, at most.
+_MAX_QUEUED_CONTROL = 10000
 # Go's answer to a header list over MAX_HEADER_LIST_SIZE.
 _HEADERS_TOO_LARGE = b"<h1>HTTP Error 431</h1><p>Request Header Field(s) Too Large</p>"
 
@@ -165,6 +168,7 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         self._lost = False
         self._closing = False
         self._transport_paused = False
+        self._control_while_paused = 0
         self._reset_tokens = float(self.reset_burst)
         self._reset_stamp = reactor.seconds()
         self.secure = False
@@ -284,6 +288,24 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         self._closing = True
         self.transport.unregisterProducer()
         self.transport.loseConnection()
+
+    def _control(self, frame: bytes) -> None:
+        """
+        Queue a frame the peer asked for. While the transport's buffer is
+        full (the peer is not reading) at most L{_MAX_QUEUED_CONTROL} are
+        queued; past that the connection is dropped at once (as Go drops
+        it: a close would wait for the peer to read).
+        """
+        self._out.append(frame)
+        if self._transport_paused:
+            self._control_while_paused += 1
+            if self._control_while_paused > _MAX_QUEUED_CONTROL and not self._closing:
+                log.info("Closing {peer}: too many control frames unread",
+                         peer=str(self._peer))
+                self._closing = True
+                self._out = []
+                self.transport.unregisterProducer()
+                self.transport.abortConnection()
 
     def close(self) -> None:
         """Close now: GOAWAY if none was sent, then the connection."""
@@ -553,7 +575,7 @@ class HTTP2Connection(Protocol, TimeoutMixin):
                     raise ConnectionError(_ERR.PROTOCOL_ERROR, "ENABLE_PUSH is not 0 or 1")
             # Anything else (MAX_CONCURRENT_STREAMS for pushes we never
             # make, MAX_HEADER_LIST_SIZE as advice, unknown ids) is ignored.
-        self._out.append(f.settings_ack())
+        self._control(f.settings_ack())
         if grew:
             self._send_blocked()
 
@@ -566,7 +588,7 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         if len(payload) != 8:
             raise ConnectionError(_ERR.FRAME_SIZE_ERROR, "PING of the wrong size")
         if not flags & f.ACK:
-            self._out.append(f.ping_ack(payload))
+            self._control(f.ping_ack(payload))
 
     def _on_goaway(self, flags: int, stream_id: int, payload: bytes) -> None:
         if stream_id:
@@ -610,7 +632,7 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         """Send RST_STREAM; the stream, if open, is lost to its request."""
         if self._lost or self._closing:
             return
-        self._out.append(f.rst_stream(stream_id, code))
+        self._control(f.rst_stream(stream_id, code))
         self._remember_reset(stream_id)
         stream = self.streams.get(stream_id)
         if stream is not None:
@@ -723,6 +745,7 @@ class HTTP2Connection(Protocol, TimeoutMixin):
 
     def resumeProducing(self) -> None:
         self._transport_paused = False
+        self._control_while_paused = 0
         for stream in list(self.streams.values()):
             stream.maybe_resume_producer()
 
