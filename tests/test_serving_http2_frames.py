@@ -776,6 +776,24 @@ class InboundFlowControlTests(FrameTestCase):
         c.send(data_frame(sid, b"abc", pad=10), data_frame(sid, b"de", end_stream=True, pad=0))
         self.assertEqual(c.response(sid)[::2], (b"200", b"got 5"))
 
+    def test_window_given_back_every_4k(self):
+        """Each 4 KiB of body received is given back at once on the stream and the connection (Go's inflow rule)."""
+        c = Conn()
+        sid = c.get(b"/upload", method=b"POST", end_stream=False)
+        c.send(c.data(sid, b"a" * 4095))
+        self.assertEqual(c.of_type(WINDOW_UPDATE, sid), [])
+        granted = c.granted.get(0, 0)
+        c.send(c.data(sid, b"a"))
+        self.assertEqual(c.granted[sid], 4096)
+        self.assertEqual(c.granted[0] - granted, 4096)
+
+    def test_small_stream_window(self):
+        """With a stream window under 4 KiB a longer body still gets through (the window is given back when spent)."""
+        c = Conn(http2=HTTP2Settings(initial_window_size=1000))
+        sid = c.get(b"/upload", method=b"POST", end_stream=False)
+        c.upload(sid, b"y" * 5000, frame_size=1000)
+        self.assertEqual(c.response(sid)[::2], (b"200", b"got 5000"))
+
     def test_data_beyond_stream_window(self):
         """A DATA frame larger than the stream window the server granted is a FLOW_CONTROL_ERROR."""
         # A server that gives window back as soon as it reads data can only be

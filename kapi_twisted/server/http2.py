@@ -25,8 +25,8 @@ before it acknowledges them). The header list is limited to 1 MiB like
 HTTP/1.1: a longer one is answered 431, unless (as Go) a CONTINUATION
 frame follows after the limit was passed, or the coded block alone is
 over it: that ends the connection. Received data is given back to the
-peer's windows as Go gives it back: once at least 4 KiB, and at least
-half the window, are unacknowledged.
+peer's windows as Go gives it back: once 4 KiB, or as much as is left of
+the window, are unacknowledged.
 
 A response goes out as HEADERS + DATA(END_STREAM) in one write when it is
 complete, and frames from all streams answered in one reactor turn share
@@ -376,7 +376,7 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         if not length:
             return
         unacked = self._recv_unacked + length
-        if unacked >= _MIN_WINDOW_REFRESH and unacked >= self._recv_window:
+        if unacked >= _MIN_WINDOW_REFRESH or unacked >= self._recv_window:
             self._recv_window += unacked
             self._recv_unacked = 0
             self._out.append(f.window_update(0, unacked))
@@ -384,7 +384,7 @@ class HTTP2Connection(Protocol, TimeoutMixin):
             self._recv_unacked = unacked
         if stream is not None:
             unacked = stream.recv_unacked + length
-            if unacked >= _MIN_WINDOW_REFRESH and unacked >= stream.recv_window:
+            if unacked >= _MIN_WINDOW_REFRESH or unacked >= stream.recv_window:
                 stream.recv_window += unacked
                 stream.recv_unacked = 0
                 self._out.append(f.window_update(stream.stream_id, unacked))
