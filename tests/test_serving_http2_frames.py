@@ -1264,6 +1264,36 @@ class OtherFrameTests(FrameTestCase):
         again = c.get(b"/", extra=[(b"x-a", b"a")])
         self.assertEqual(c.response(again)[::2], (b"200", b"small"))
 
+    def test_pings_do_not_keep_an_idle_connection(self):
+        """A connection with no stream open closes after the idle timeout (90 s) though the client PINGs (Go)."""
+        c = Conn()
+        sid = c.get(b"/")
+        self.assertTrue(c.response(sid).ended)
+        for _ in range(8):
+            c.clock.advance(10)
+            c.send(ping_frame())
+        c.clock.advance(11)
+        c.pump()
+        self.assertTrue(c.transport.disconnecting)
+        self.assertEqual(c.goaways(), [(sid, NO_ERROR)])
+
+    def test_idle_timeout_counts_from_last_stream(self):
+        """The idle timeout starts when the last open stream ends, however long that stream lasted."""
+        c = Conn()
+        sid = c.get(b"/hold")
+        for _ in range(15):
+            c.clock.advance(10)
+        c.pump()
+        self.assertFalse(c.transport.disconnecting)
+        c.finish_held()
+        self.assertTrue(c.response(sid).ended)
+        c.clock.advance(89)
+        c.pump()
+        self.assertFalse(c.transport.disconnecting)
+        c.clock.advance(2)
+        c.pump()
+        self.assertTrue(c.transport.disconnecting)
+
     def test_goaway_on_stream(self):
         """A GOAWAY on a stream other than 0 is a connection error PROTOCOL_ERROR."""
         c = Conn()

@@ -31,7 +31,8 @@ the window, are unacknowledged.
 A response goes out as HEADERS + DATA(END_STREAM) in one write when it is
 complete, and frames from all streams answered in one reactor turn share
 one TLS write. Go's HTTP/2 idle timeout only counts while no stream is
-open (a quiet watch is not idle). On shutdown, or when the peer sends
+open (a quiet watch is not idle), from when the last one ended; frames
+such as PING do not restart it. On shutdown, or when the peer sends
 GOAWAY, the peer gets a GOAWAY naming the last stream we will answer;
 streams in flight finish, newer ones are refused, and the connection
 closes when the last one is done. Peer-initiated resets are rate limited
@@ -200,7 +201,6 @@ class HTTP2Connection(Protocol, TimeoutMixin):
     def dataReceived(self, data: bytes) -> None:
         if self._closing or self._lost:
             return
-        self.resetTimeout()
         if self._parts:
             # The rest of an incomplete frame (joined once it is all here).
             self._parts.append(data)
@@ -755,11 +755,15 @@ class HTTP2Connection(Protocol, TimeoutMixin):
     # -- streams report back -------------------------------------------------
 
     def stream_done(self, stream: "_Stream") -> None:
-        self.streams.pop(stream.stream_id, None)
+        streams = self.streams
+        streams.pop(stream.stream_id, None)
         if stream in self._blocked:
             self._blocked.remove(stream)
-        if self._draining and not self.streams:
-            self._close_drained()
+        if not streams:
+            if self._draining:
+                self._close_drained()
+            else:
+                self.resetTimeout()  # idle from now
 
     # -- graceful termination ------------------------------------------------
 
