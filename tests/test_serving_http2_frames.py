@@ -158,6 +158,7 @@ class _Resource(Resource):
         super().__init__()
         self.held: List[Any] = []
         self.seen: List[bytes] = []
+        self.producers: List[Any] = []
 
     def render_GET(self, request: Any) -> Any:
         self.seen.append(request.path)
@@ -171,11 +172,35 @@ class _Resource(Resource):
         if request.path == b"/hold":
             self.held.append(request)
             return NOT_DONE_YET
+        if request.path == b"/produce":
+            self.producers.append(_FinishingProducer(request))
+            return NOT_DONE_YET
         return b"small"
 
     def render_POST(self, request: Any) -> bytes:
         self.seen.append(request.path)
         return b"got %d" % len(request.content.read())
+
+
+class _FinishingProducer:
+    """A push producer that writes a line, and finishes its request when stopped."""
+
+    def __init__(self, request: Any) -> None:
+        self.request = request
+        self.events: List[str] = []
+        request.registerProducer(self, True)
+        request.write(b"line\n")
+
+    def pauseProducing(self) -> None:
+        self.events.append("pause")
+
+    def resumeProducing(self) -> None:
+        self.events.append("resume")
+
+    def stopProducing(self) -> None:
+        self.events.append("stop")
+        self.request.unregisterProducer()
+        self.request.finish()
 
 
 class Conn:
@@ -904,6 +929,28 @@ class StreamTests(FrameTestCase):
         c.send(rst_frame(sid, CANCEL))
         self.assertEqual(len(lost), 1)
         self.assertEqual(c.resets(sid), [])
+        self.assertStillServing(c)
+
+    def test_rst_stream_stops_producer(self):
+        """A stream the client resets stops its producer; nothing more is sent on that stream."""
+        c = Conn()
+        sid = c.get(b"/produce")
+        self.assertEqual(c.response(sid)[::2], (b"200", b"line\n"))
+        sent = len([f for f in c.frames if f.stream_id == sid])
+        c.send(rst_frame(sid, CANCEL))
+        self.assertEqual(c.resource.producers[0].events, ["stop"])
+        self.assertEqual([f for f in c.frames if f.stream_id == sid][sent:], [])
+        self.assertStillServing(c)
+
+    def test_stream_error_stops_producer(self):
+        """A stream the server resets stops its producer; nothing follows the RST_STREAM on that stream."""
+        c = Conn()
+        sid = c.get(b"/produce")
+        c.send(window_update(sid, MAX_WINDOW))
+        self.assertEqual(c.resource.producers[0].events, ["stop"])
+        after = [f.type for f in c.frames if f.stream_id == sid]
+        self.assertEqual(after[after.index(RST_STREAM):], [RST_STREAM])
+        self.assertEqual(c.resets(sid), [FLOW_CONTROL_ERROR])
         self.assertStillServing(c)
 
     def test_too_many_streams(self):

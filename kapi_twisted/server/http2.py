@@ -887,14 +887,16 @@ class _Stream:
             self.request.requestReceived(self.command, self.path, b"HTTP/2")
 
     def lost(self, reason: Failure) -> None:
+        # Finished first: a producer that finishes its request when stopped
+        # must not send on a reset stream.
+        self._finished = True
+        self._pending = []
         if self.producer is not None:
             try:
                 self.producer.stopProducing()
             except Exception:
                 pass
             self.producer = None
-        self._finished = True
-        self._pending = []
         self.request.connectionLost(reason)
 
     # -- what Request calls ----------------------------------------------------
