@@ -597,6 +597,20 @@ class SettingsTests(FrameTestCase):
         self.assertEqual(c.response(sid)[::2], (b"200", b"small"))
 
 
+    def test_header_table_size_flood(self):
+        """Many HEADER_TABLE_SIZE changes are signalled in the next block by at most two size updates (RFC 7541 4.2)."""
+        c = Conn()
+        c.send(*[settings_frame((HEADER_TABLE_SIZE, size)) for size in (0, 4096) * 5000])
+        sid = c.get(b"/")
+        block = unpad(c.of_type(HEADERS, sid)[0])
+        updates = 0
+        while block and block[0] & 0xE0 == 0x20:  # a dynamic table size update: 001xxxxx
+            updates += 1
+            block = block[1:] if block[0] & 0x1F != 0x1F else block[3:]  # 4096: 0x3F 0xE1 0x1F
+        self.assertLessEqual(updates, 2)
+        self.assertEqual(c.response(sid)[::2], (b"200", b"small"))
+
+
 # -- frame sizes on the way out -------------------------------------------------
 
 class MaxFrameSizeTests(FrameTestCase):
@@ -952,6 +966,25 @@ class StreamTests(FrameTestCase):
         self.assertEqual(after[after.index(RST_STREAM):], [RST_STREAM])
         self.assertEqual(c.resets(sid), [FLOW_CONTROL_ERROR])
         self.assertStillServing(c)
+
+    def test_rapid_reset(self):
+        """A client opening and resetting streams faster than the bucket allows (1000, then 33/s) gets ENHANCE_YOUR_CALM."""
+        c = Conn()
+
+        def burst(n: int) -> None:
+            frames = []
+            for _ in range(n):
+                sid = c.take_id()
+                frames += [c.headers_frame(sid, b"/hold"), rst_frame(sid)]
+            c.send(*frames)
+
+        burst(1000)
+        self.assertEqual(c.goaways(), [])
+        c.clock.advance(3)  # 99 more
+        burst(99)
+        self.assertEqual(c.goaways(), [])
+        burst(1)
+        self.assertConnectionError(c, ENHANCE_YOUR_CALM)
 
     def test_too_many_streams(self):
         """A stream beyond MAX_CONCURRENT_STREAMS is reset; those before it are still answered."""

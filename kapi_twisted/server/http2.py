@@ -569,7 +569,14 @@ class HTTP2Connection(Protocol, TimeoutMixin):
                     raise ConnectionError(_ERR.PROTOCOL_ERROR, "MAX_FRAME_SIZE out of range")
                 self._peer_max_frame = value
             elif setting == f.HEADER_TABLE_SIZE:
-                self.encoder.header_table_size = value
+                encoder = self.encoder
+                encoder.header_table_size = value
+                changes = encoder.table_size_changes
+                if len(changes) > 2:
+                    # The next block need only name the smallest size and
+                    # the last (RFC 7541 4.2); a flood must not grow this.
+                    smallest = min(changes)
+                    changes[:] = [value] if smallest == value else [smallest, value]
             elif setting == f.ENABLE_PUSH:
                 if value > 1:
                     raise ConnectionError(_ERR.PROTOCOL_ERROR, "ENABLE_PUSH is not 0 or 1")
