@@ -967,6 +967,18 @@ class StreamTests(FrameTestCase):
         self.assertEqual(c.resets(sid), [FLOW_CONTROL_ERROR])
         self.assertStillServing(c)
 
+    def test_requests_while_not_reading(self):
+        """A client that reads nothing gets at most MAX_CONCURRENT_STREAMS answers queued; later streams are refused until it reads."""
+        c = Conn(http2=HTTP2Settings(max_concurrent_streams=10))
+        c.transport.producer.pauseProducing()  # the server's send buffer is full
+        sids = [c.get(b"/") for _ in range(15)]
+        self.assertEqual([c.response(sid).status for sid in sids[:10]], [b"200"] * 10)
+        for sid in sids[10:]:
+            self.assertEqual((c.response(sid).status, c.resets(sid)), (None, [REFUSED_STREAM]))
+        self.assertEqual(c.resource.seen, [b"/"] * 10)
+        c.transport.producer.resumeProducing()
+        self.assertStillServing(c)
+
     def test_rapid_reset(self):
         """A client opening and resetting streams faster than the bucket allows (1000, then 33/s) gets ENHANCE_YOUR_CALM."""
         c = Conn()

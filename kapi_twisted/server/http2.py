@@ -170,6 +170,7 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         self._closing = False
         self._transport_paused = False
         self._control_while_paused = 0
+        self._answered_while_paused = 0
         self._reset_tokens = float(self.reset_burst)
         self._reset_stamp = reactor.seconds()
         self.secure = False
@@ -476,6 +477,11 @@ class HTTP2Connection(Protocol, TimeoutMixin):
             # Go's choice: a race with our SETTINGS is forgiven, later not.
             raise StreamError(stream_id, _ERR.REFUSED_STREAM if self._unacked_settings
                               else _ERR.PROTOCOL_ERROR, "too many concurrent streams")
+        if (self._transport_paused
+                and self._answered_while_paused >= self.settings.max_concurrent_streams):
+            # The peer reads none of its answers: no more pile up in the
+            # transport (in Go the handlers would block, holding streams).
+            raise StreamError(stream_id, _ERR.REFUSED_STREAM, "answers not read")
         if fields is None:
             self._refuse(stream_id, b"431", [(b"content-type", b"text/html; charset=utf-8")],
                          _HEADERS_TOO_LARGE, ended=bool(ended))
@@ -717,6 +723,8 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         NO_ERROR, as Go refuses it.
         """
         stream.local_ended = True
+        if self._transport_paused:
+            self._answered_while_paused += 1
         if stream.remote_ended:
             self.stream_done(stream)
         else:
@@ -753,6 +761,7 @@ class HTTP2Connection(Protocol, TimeoutMixin):
     def resumeProducing(self) -> None:
         self._transport_paused = False
         self._control_while_paused = 0
+        self._answered_while_paused = 0
         for stream in list(self.streams.values()):
             stream.maybe_resume_producer()
 
