@@ -11,7 +11,7 @@ decide when an event is applied (the SQLite backend only after its commit).
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_right
 from collections import deque
 from heapq import merge
 from itertools import islice
@@ -32,6 +32,7 @@ from .interface import (
     KeyValue,
     ListResult,
 )
+from ._sortedkeys import SortedKeys
 
 _log = Logger()
 
@@ -44,6 +45,12 @@ def prefix_end(prefix: str) -> Optional[str]:
     if not prefix:
         return None
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _bounds(prefix: str, start_key: Optional[str]) -> tuple:
+    """The key range [low, high) a list of C{prefix} from C{start_key} on covers."""
+    low = start_key if start_key is not None and start_key > prefix else prefix
+    return low, prefix_end(prefix)
 
 
 def _head(s: str) -> Optional[str]:
@@ -145,7 +152,7 @@ class Index:
     def __init__(self, call_later: Callable[..., Any]) -> None:
         self._call_later = call_later
         self.state: dict[str, KeyValue] = {}
-        self.keys: list[str] = []
+        self.keys = SortedKeys()
         self.revision = 0
         self.dispatched = 0
         self.compacted = 0
@@ -168,7 +175,7 @@ class Index:
     ) -> None:
         """Replace everything with C{state} at C{revision} (start-up, relist)."""
         self.state = dict(state)
-        self.keys = sorted(self.state)
+        self.keys = SortedKeys(self.state)
         self.revision = self.dispatched = revision
         self.compacted = compacted
         self._history = list(history)
@@ -181,11 +188,10 @@ class Index:
         state = self.state
         if event.type == DELETED:
             if state.pop(key, None) is not None:
-                keys = self.keys
-                del keys[bisect_left(keys, key)]
+                self.keys.discard(key)
         else:
             if key not in state:
-                insort(self.keys, key)
+                self.keys.add(key)
             state[key] = kv
         self.revision = kv.mod_revision
         self._history.append(event)
@@ -241,16 +247,7 @@ class Index:
         return self.state.get(key)
 
     def count(self, prefix: str) -> int:
-        lo, hi = self._span(prefix, None)
-        return hi - lo
-
-    def _span(self, prefix: str, start_key: Optional[str]) -> tuple:
-        keys = self.keys
-        lo_key = start_key if start_key is not None and start_key > prefix else prefix
-        lo = bisect_left(keys, lo_key)
-        end = prefix_end(prefix)
-        hi = len(keys) if end is None else bisect_left(keys, end, lo)
-        return lo, hi
+        return self.keys.count(*_bounds(prefix, None))
 
     def check_revision(self, revision: int) -> None:
         if revision < self.compacted:
@@ -277,17 +274,17 @@ class Index:
         return self._list_past(prefix, revision, limit, start_key)
 
     def _list_current(self, prefix, limit, start_key) -> ListResult:
-        lo, hi = self._span(prefix, start_key)
+        low, high = _bounds(prefix, start_key)
         state = self.state
-        total = hi - lo
-        if limit > 0 and total > limit:
-            items = [state[k] for k in self.keys[lo : lo + limit]]
-            return ListResult(items, self.revision, True, total - limit)
-        return ListResult([state[k] for k in self.keys[lo:hi]], self.revision)
+        if limit > 0:
+            total = self.keys.count(low, high)
+            if total > limit:
+                items = [state[k] for k in self.keys.range(low, high, limit)]
+                return ListResult(items, self.revision, True, total - limit)
+        return ListResult([state[k] for k in self.keys.range(low, high)], self.revision)
 
     def _list_past(self, prefix, revision, limit, start_key) -> ListResult:
-        lo_key = start_key if start_key is not None and start_key > prefix else prefix
-        end = prefix_end(prefix)
+        lo_key, end = _bounds(prefix, start_key)
         # The state at `revision` of every key changed since: the state just
         # before its first later change.
         then: dict[str, Optional[KeyValue]] = {}
@@ -297,14 +294,13 @@ class Index:
             if key in then or key < lo_key or (end is not None and key >= end):
                 continue
             then[key] = None if event.type == ADDED else event.prev_kv
-        lo, hi = self._span(prefix, start_key)
         state = self.state
-        total = (hi - lo) + sum(
+        total = self.keys.count(lo_key, end) + sum(
             (v is not None) - (k in state) for k, v in then.items()
         )
         items = []
         want = limit if limit > 0 else total
-        current = (k for k in islice(self.keys, lo, hi) if k not in then)
+        current = (k for k in self.keys.iter_range(lo_key, end) if k not in then)
         for key in merge(current, sorted(then)):
             if len(items) >= want:
                 break
