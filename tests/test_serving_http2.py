@@ -210,6 +210,8 @@ class HTTP2ConnectionTests(SynchronousTestCase):
         request.write(b"done")
         request.finish()
         c.clock.advance(0)
+        self.assertFalse(c.transport.disconnecting)
+        c.clock.advance(1)  # Go closes a second after the last answer
         self.assertTrue(c.transport.disconnecting)
 
     def test_protocol_error_closes(self):

@@ -1356,6 +1356,30 @@ class OtherFrameTests(FrameTestCase):
         again = c.get(b"/", extra=[(b"x-a", b"a")])
         self.assertEqual(c.response(again)[::2], (b"200", b"small"))
 
+    def test_close_after_goaway_waits(self):
+        """After its GOAWAY the server reads on for a second, then closes (Go): a request racing the GOAWAY does not turn the close into a reset."""
+        c = Conn()
+        sid = c.get(b"/")
+        c.send(goaway_frame(sid))
+        self.assertEqual(c.goaways(), [(sid, NO_ERROR)])
+        self.assertFalse(c.transport.disconnecting)
+        c.send(c.headers_frame(c.take_id()), ping_frame())  # read, and ignored
+        self.assertEqual(c.resource.seen, [b"/"])
+        c.clock.advance(0.9)
+        self.assertFalse(c.transport.disconnecting)
+        c.clock.advance(0.1)
+        self.assertTrue(c.transport.disconnecting)
+
+    def test_close_during_goaway_wait(self):
+        """Closing the server's connections (shutdown) during that second closes at once."""
+        c = Conn()
+        c.server.drain()
+        c.pump()
+        self.assertFalse(c.transport.disconnecting)
+        c.server.close()
+        self.assertTrue(c.transport.disconnecting)
+        self.assertEqual(c.goaways(), [(0, NO_ERROR)])
+
     def test_pings_do_not_keep_an_idle_connection(self):
         """A connection with no stream open closes after the idle timeout (90 s) though the client PINGs (Go)."""
         c = Conn()

@@ -35,7 +35,7 @@ open (a quiet watch is not idle), from when the last one ended; frames
 such as PING do not restart it. On shutdown, or when the peer sends
 GOAWAY, the peer gets a GOAWAY naming the last stream we will answer;
 streams in flight finish, newer ones are refused, and the connection
-closes when the last one is done. Peer-initiated resets are rate limited
+closes a second after the last one is done (Go's goAwayTimeout). Peer-initiated resets are rate limited
 (a token bucket) against Rapid Reset (CVE-2023-44487).
 """
 
@@ -82,6 +82,9 @@ _PREFACE_SIZE = len(f.PREFACE)
 # Go's maxQueuedControlFrames: PING and SETTINGS acknowledgements and
 # RST_STREAMs queued for a peer that reads none of them, at most.
 _MAX_QUEUED_CONTROL = 10000
+# Go's goAwayTimeout: after a graceful GOAWAY, the connection is closed
+# this much later (input unread at close would make it a reset).
+_GOAWAY_CLOSE_DELAY = 1.0
 # Go's answer to a header list over MAX_HEADER_LIST_SIZE.
 _HEADERS_TOO_LARGE = b"<h1>HTTP Error 431</h1><p>Request Header Field(s) Too Large</p>"
 
@@ -165,6 +168,7 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         self._dirty: List[_Stream] = []  # streams with data written this turn
         self._in_receive = False
         self._flush_call: Any = None
+        self._close_call: Any = None
         self._draining = False
         self._lost = False
         self._closing = False
@@ -310,6 +314,10 @@ class HTTP2Connection(Protocol, TimeoutMixin):
 
     def close(self) -> None:
         """Close now: GOAWAY if none was sent, then the connection."""
+        if self._close_call is not None:
+            self._close_call.cancel()
+            self._close_now()
+            return
         if self._lost or self._closing:
             return
         if not self._draining:
@@ -324,6 +332,9 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         self.setTimeout(None)
         if self._flush_call is not None and self._flush_call.active():
             self._flush_call.cancel()
+        if self._close_call is not None:
+            self._close_call.cancel()
+            self._close_call = None
         streams, self.streams = self.streams, {}
         for stream in streams.values():
             stream.lost(reason)
@@ -802,10 +813,21 @@ class HTTP2Connection(Protocol, TimeoutMixin):
             self._close_drained()
 
     def _close_drained(self) -> None:
-        if self._lost:
+        """
+        The last stream is done after our GOAWAY: what the peer still sends
+        is read and ignored for a second (it may have sent a request before
+        it saw the GOAWAY), then the connection closes, as Go closes it.
+        """
+        if self._lost or self._closing:
             return
         self._flush()
         self.setTimeout(None)
+        self._closing = True
+        self._close_call = self.reactor.callLater(_GOAWAY_CLOSE_DELAY, self._close_now)
+
+    def _close_now(self) -> None:
+        self._close_call = None
+        self._closing = False
         self._lose()
 
 
