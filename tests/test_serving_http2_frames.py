@@ -945,6 +945,41 @@ class StreamTests(FrameTestCase):
         self.assertEqual(c.resets(sid), [])
         self.assertStillServing(c)
 
+    def test_connection_lost_ends_every_stream(self):
+        """When the connection drops, each open request learns it once and producers are stopped."""
+        from twisted.internet.error import ConnectionDone
+        from twisted.python.failure import Failure
+
+        c = Conn()
+        c.get(b"/hold")
+        c.get(b"/hold")
+        c.get(b"/produce")
+        lost: List[Any] = []
+        for request in c.resource.held:
+            request.notifyFinish().addErrback(lost.append)
+        c.server.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(len(lost), 2)
+        # (The producer finishes its request when stopped.)
+        self.assertEqual(c.resource.producers[0].events, ["stop"])
+        c.clock.advance(100)
+
+    def test_abort_resets_stream(self):
+        """A handler aborting its answer (Go's ErrAbortHandler) resets just that stream with CANCEL."""
+        from kapi_twisted.server.filters._abort import abort_request
+
+        c = Conn()
+        sid = c.get(b"/hold")
+        request = c.resource.held[0]
+        lost: List[Any] = []
+        request.notifyFinish().addErrback(lost.append)
+        request.write(b"partial")
+        abort_request(request)
+        c.pump()
+        self.assertEqual(len(lost), 1)
+        self.assertEqual(c.resets(sid), [CANCEL])
+        self.assertFalse(c.response(sid).ended)
+        self.assertStillServing(c)
+
     def test_rst_stream_stops_producer(self):
         """A stream the client resets stops its producer; nothing more is sent on that stream."""
         c = Conn()
