@@ -55,6 +55,8 @@ DEFAULT_WINDOW = 65535
 DEFAULT_FRAME_SIZE = 16384
 # Go closes a connection one second after a GOAWAY with an error.
 GOAWAY_CLOSE_DELAY = 2.0
+# Go gives received data back in pieces of at least this (inflowMinRefresh).
+_MIN_REFRESH = 4096
 
 Header = Tuple[bytes, bytes]
 CONNECTION_SPECIFIC = {b"connection", b"keep-alive", b"proxy-connection",
@@ -825,6 +827,20 @@ class InboundFlowControlTests(FrameTestCase):
         c.send(c.data(sid, b"a"))
         self.assertEqual(c.granted[sid], 4096)
         self.assertEqual(c.granted[0] - granted, 4096)
+
+    def test_data_on_reset_stream_given_back(self):
+        """DATA still arriving on a stream the server reset counts against the connection window and is given back."""
+        c = Conn()
+        sid = c.get(b"/upload", method=b"POST", end_stream=False,
+                    extra=[(b"content-length", b"1")])
+        c.send(c.data(sid, b"toolong"))  # reset: more than its content-length
+        self.assertEqual(c.resets(sid), [PROTOCOL_ERROR])
+        granted = c.granted.get(0, 0)
+        for _ in range(7):
+            c.send(c.data(sid, b"z" * 10_000))
+        self.assertGreaterEqual(c.granted[0] - granted, 70_000 - _MIN_REFRESH)
+        self.assertEqual(c.resets(sid), [PROTOCOL_ERROR])
+        self.assertStillServing(c)
 
     def test_small_stream_window(self):
         """With a stream window under 4 KiB a longer body still gets through (the window is given back when spent)."""
