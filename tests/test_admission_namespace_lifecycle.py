@@ -111,8 +111,18 @@ class NamespaceLifecycleCachedReadTests(NamespaceLifecycleTests):
         namespaces.get = counting_get
 
     def test_reads_the_cache_first(self):
-        """A create in an existing namespace is judged on one read from the watch cache."""
+        """A create in a namespace the watch cache holds is judged from the cache, no store read."""
         self.namespace("x")
+        self.cached_reads.clear()
+        self.cm("a", namespace="x")
+        self.assertEqual(self.cached_reads, [])
+
+    def test_store_without_a_cache_is_read(self):
+        """Over a namespace store that cannot answer from a cache, the check reads it (cache first)."""
+        self.namespace("x")
+        namespaces = self.store("namespaces")
+        namespaces.peek_cached = lambda namespace, name: None
+        self.addCleanup(delattr, namespaces, "peek_cached")
         self.cached_reads.clear()
         self.cm("a", namespace="x")
         self.assertEqual(self.cached_reads, [True])

@@ -84,6 +84,11 @@ class NamespaceLifecycle:
             return None
         if (resource.group, resource.plural) in _ACCESS_REVIEWS:
             return None
+        peek = getattr(self.namespaces, "peek_cached", None)
+        kv = peek("", a.namespace) if peek is not None else None
+        if kv is not None:  # in the cache: decided without a store read
+            self._judge(a, kv)
+            return None
         d, box = self._read(a.namespace, _CACHED)
         if box and _not_found(box[0]):
             d, box = self._read(a.namespace, _LIVE)

@@ -469,6 +469,19 @@ class GenericStore:
             return d if _succeeded(d) else d.addErrback(self._read_failed, name)
         return d.addCallbacks(self.present, self._read_failed, errbackArgs=(name,))
 
+    def peek_cached(self, namespace: str, name: str) -> Optional[st.KeyValue]:
+        """
+        The object as the watch cache holds it, at once: what C{get} with
+        C{resourceVersion=0} answers, for callers that look an object up on
+        every request (admission's namespace check). None when that answer
+        takes more (not cached, missing, or shown in another version): ask
+        C{get}.
+        """
+        peek = getattr(self.storage, "peek", None)
+        if peek is None or self._shared_prefix:
+            return None
+        return peek(self.keys.key(namespace, name))
+
     def _read_failed(self, failure: Failure, name: str) -> Any:
         failure.trap(st.StorageError)
         raise self._storage_error(failure.value, name)

@@ -39,6 +39,7 @@ from .interface import (
     FutureRevisionError,
     IStorage,
     KeyNotFoundError,
+    KeyValue,
 )
 
 _log = Logger()
@@ -217,6 +218,16 @@ class WatchCache:
         if kv is None:
             return fail(KeyNotFoundError(key))
         return succeed(kv)
+
+    def peek(self, key: str) -> Optional[KeyValue]:
+        """
+        L{get_cached}'s answer at once, without a Deferred, when the cache
+        holds the key; None otherwise (missing, not filled yet, or outside
+        this cache), where a caller asks L{get_cached} or L{get} instead.
+        """
+        if not self.ready or not key.startswith(self.prefix):
+            return None
+        return self._index.get(key)
 
     def count(self, prefix: str) -> Deferred:
         if not self.ready:
