@@ -173,7 +173,7 @@ def parse_write_options(query: Query, kind: str, user_agent: str = "") -> WriteO
             kind, "fieldManager", apierrors.FIELD_VALUE_TOO_LONG,
             f"Too long: may not be more than {_MAX_FIELD_MANAGER} bytes",
         )
-    if any(not ch.isprintable() for ch in manager):
+    if not manager.isprintable():
         raise _invalid(
             kind, "fieldManager", apierrors.FIELD_VALUE_INVALID,
             f'Invalid value: "{manager}": must only contain printable characters',

@@ -501,6 +501,8 @@ def validate_field_manager(manager: str, path: str = "fieldManager") -> List[Fie
     errs: List[FieldError] = []
     if len(manager) > _FIELD_MANAGER_MAX:
         errs.append(too_long(path, _FIELD_MANAGER_MAX))
+    elif manager.isprintable():  # every character is: nothing to look for
+        return errs
     for i, ch in enumerate(manager):
         if not ch.isprintable():
             errs.append(invalid_value(
