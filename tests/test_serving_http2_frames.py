@@ -980,7 +980,7 @@ class StreamTests(FrameTestCase):
         c.clock.advance(100)
 
     def test_abort_resets_stream(self):
-        """A handler aborting its answer (Go's ErrAbortHandler) resets just that stream with CANCEL."""
+        """A handler aborting its answer (Go's ErrAbortHandler) resets just that stream with INTERNAL_ERROR, as Go does."""
         from kapi_twisted.server.filters._abort import abort_request
 
         c = Conn()
@@ -992,7 +992,7 @@ class StreamTests(FrameTestCase):
         abort_request(request)
         c.pump()
         self.assertEqual(len(lost), 1)
-        self.assertEqual(c.resets(sid), [CANCEL])
+        self.assertEqual(c.resets(sid), [INTERNAL_ERROR])
         self.assertFalse(c.response(sid).ended)
         self.assertStillServing(c)
 

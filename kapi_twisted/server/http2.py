@@ -1001,8 +1001,10 @@ class _Stream:
         self.requestDone(self.request)
 
     def abortConnection(self) -> None:
+        # Go resets a stream whose handler panicked (http.ErrAbortHandler
+        # included) with INTERNAL_ERROR.
         if not self._finished:
-            self.connection._reset(self.stream_id, _ERR.CANCEL, "stream aborted")
+            self.connection._reset(self.stream_id, _ERR.INTERNAL_ERROR, "stream aborted")
 
     def _respondToBadRequestAndDisconnect(self) -> None:
         self._headers = None
