@@ -589,6 +589,14 @@ class SettingsTests(FrameTestCase):
         c.send(settings_frame((MAX_FRAME_SIZE, 20000), (MAX_FRAME_SIZE, 30000)))
         self.assertConnectionError(c, PROTOCOL_ERROR)
 
+    def test_more_than_100_settings(self):
+        """A SETTINGS frame with over 100 entries is PROTOCOL_ERROR (Go's check); 100 are accepted."""
+        c = Conn()
+        c.send(settings_frame(*[(0x100 + i, i) for i in range(100)]))
+        self.assertStillServing(c)
+        c.send(settings_frame(*[(0x100 + i, i) for i in range(101)]))
+        self.assertConnectionError(c, PROTOCOL_ERROR)
+
     def test_header_table_size_zero(self):
         """After HEADER_TABLE_SIZE 0 the next response block opens with a table size update to 0."""
         c = Conn()

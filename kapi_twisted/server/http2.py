@@ -567,8 +567,8 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         if len(payload) % 6:
             raise ConnectionError(_ERR.FRAME_SIZE_ERROR, "SETTINGS of the wrong size")
         settings = list(f.read_settings(payload))
-        if len({setting for setting, _ in settings}) != len(settings):
-            raise ConnectionError(_ERR.PROTOCOL_ERROR, "a setting given twice")
+        if len(settings) > 100 or len({setting for setting, _ in settings}) != len(settings):
+            raise ConnectionError(_ERR.PROTOCOL_ERROR, "over 100 settings, or one given twice")
         grew = False
         for setting, value in settings:
             if setting == f.INITIAL_WINDOW_SIZE:
