@@ -1537,7 +1537,9 @@ def _exchange(c: Conn) -> bytes:
         c.headers_frame(7, b"/empty"), c.headers_frame(9, b"/hold", end_stream=False),
         rst_frame(9, CANCEL), settings_frame((HEADER_TABLE_SIZE, 0)),
         c.headers_frame(11, b"/n/100000"), window_update(11, 50_000), window_update(0, 200_000),
-        goaway_frame(11),
+        c.headers_frame(13, b"/upload", b"POST", end_stream=False),
+        data_frame(13, b"b" * 150_000, end_stream=True),
+        goaway_frame(13),
     ])
 
 
@@ -1572,6 +1574,7 @@ class IncrementalReadTests(FrameTestCase):
         self.assertEqual(c.response(7)[::2], (b"200", b""))
         self.assertEqual(c.response(9).status, None)
         self.assertEqual(len(c.response(11).body), 100_000)
+        self.assertEqual(c.response(13)[::2], (b"200", b"got 150000"))
         self.assertEqual([code for _, code in c.goaways()], [NO_ERROR])
 
     def test_one_byte_at_a_time(self):
