@@ -101,3 +101,26 @@ class NegotiationTests(SynchronousTestCase):
             json.loads(content)["message"],
             "only the following media types are accepted: application/json, "
             "application/yaml, application/vnd.kubernetes.protobuf")
+
+
+class RepeatedNegotiationTests(SynchronousTestCase):
+    def test_same_request_same_answer_and_errors_every_time(self) -> None:
+        """Negotiation remembered from earlier requests answers alike, and refuses alike."""
+        from kapi_twisted import apierrors
+        from kapi_twisted.endpoints import negotiation
+
+        for _ in range(2):
+            self.assertEqual(negotiation.negotiate(TABLE_ACCEPT, "list", {}),
+                             negotiation.Output(negotiation.JSON, negotiation.TABLE, "v1"))
+            self.assertEqual(negotiation.negotiate(TABLE_ACCEPT, "create", {}, "curl/8"),
+                             negotiation.Output(negotiation.JSON, pretty=True))
+            self.assertEqual(
+                negotiation.negotiate(TABLE_ACCEPT, "list", {"includeObject": ["Object"]}),
+                negotiation.Output(negotiation.JSON, negotiation.TABLE, "v1",
+                                   include_object="Object"))
+            with self.assertRaises(apierrors.APIError) as bad:
+                negotiation.negotiate(TABLE_ACCEPT, "list", {"includeObject": ["Nope"]})
+            self.assertEqual(bad.exception.code, 400)
+            with self.assertRaises(apierrors.APIError) as refused:
+                negotiation.negotiate("text/html", "get", {})
+            self.assertEqual(refused.exception.code, 406)

@@ -124,6 +124,13 @@ def wants_pretty(query: Dict[str, List[str]], user_agent: str) -> bool:
     return user_agent.startswith(_PRETTY_AGENTS)
 
 
+# Answers of negotiate by everything they depend on: clients send the same
+# few Accept headers on every request. Outputs are immutable; bounded (the
+# header is the client's), emptied when full.
+_NEGOTIATED: Dict[tuple, Output] = {}
+_MAX_NEGOTIATED = 256
+
+
 def negotiate(
     accept: str,
     verb: str,
@@ -137,6 +144,19 @@ def negotiate(
     offered, and 400 for a bad C{includeObject}.
     """
     pretty = wants_pretty(query, user_agent)
+    include = query.get("includeObject")
+    key = (accept, verb, streaming, pretty, include[0] if include else None)
+    output = _NEGOTIATED.get(key)
+    if output is None:
+        output = _negotiate(accept, verb, query, pretty, streaming)
+        if len(_NEGOTIATED) >= _MAX_NEGOTIATED:
+            _NEGOTIATED.clear()
+        _NEGOTIATED[key] = output
+    return output
+
+
+def _negotiate(accept: str, verb: str, query: Dict[str, List[str]], pretty: bool,
+               streaming: bool) -> Output:
     ranges = parse_accept(accept) if accept.strip() else [MediaRange("*/*")]
     for r in ranges:
         if r.type in (JSON, "*/*", "application/*"):
