@@ -498,7 +498,7 @@ class PingTests(FrameTestCase):
 
 
     def test_ping_flood_without_reading(self):
-        """A client that sends PINGs but reads nothing (the server's send buffer full) is cut off after 10,000 (Go's bound)."""
+        """A client sending PINGs but reading nothing is cut off after 10,000 answers (Go's bound)."""
         c = Conn()
         c.transport.producer.pauseProducing()  # the transport: its buffer is full
         c.send(ping_frame() * 5000)
@@ -608,7 +608,7 @@ class SettingsTests(FrameTestCase):
 
 
     def test_header_table_size_flood(self):
-        """Many HEADER_TABLE_SIZE changes are signalled in the next block by at most two size updates (RFC 7541 4.2)."""
+        """Many HEADER_TABLE_SIZE changes cost the next block at most two size updates (RFC 7541 4.2)."""
         c = Conn()
         c.send(*[settings_frame((HEADER_TABLE_SIZE, size)) for size in (0, 4096) * 5000])
         sid = c.get(b"/")
@@ -723,7 +723,7 @@ class OutboundFlowControlTests(FrameTestCase):
         self.assertStillServing(c)
 
     def test_refusal_obeys_stream_window(self):
-        """A 400 the connection answers itself (a Connection header) waits for stream window like any answer."""
+        """A 400 the connection gives itself (a Connection header) waits for stream window like any answer."""
         c = Conn(settings=[(INITIAL_WINDOW_SIZE, 0)])
         sid = c.get(b"/", extra=[(b"connection", b"keep-alive")])
         self.assertEqual(c.response(sid)[::2], (b"400", b""))
@@ -826,7 +826,7 @@ class InboundFlowControlTests(FrameTestCase):
         self.assertEqual(c.response(sid)[::2], (b"200", b"got 5"))
 
     def test_window_given_back_every_4k(self):
-        """Each 4 KiB of body received is given back at once on the stream and the connection (Go's inflow rule)."""
+        """Each 4 KiB of body is given back at once on the stream and the connection (Go's inflow rule)."""
         c = Conn()
         sid = c.get(b"/upload", method=b"POST", end_stream=False)
         c.send(c.data(sid, b"a" * 4095))
@@ -837,7 +837,7 @@ class InboundFlowControlTests(FrameTestCase):
         self.assertEqual(c.granted[0] - granted, 4096)
 
     def test_data_on_reset_stream_given_back(self):
-        """DATA still arriving on a stream the server reset counts against the connection window and is given back."""
+        """DATA arriving on a stream the server reset is counted and given back to the connection window."""
         c = Conn()
         sid = c.get(b"/upload", method=b"POST", end_stream=False,
                     extra=[(b"content-length", b"1")])
@@ -851,7 +851,7 @@ class InboundFlowControlTests(FrameTestCase):
         self.assertStillServing(c)
 
     def test_small_stream_window(self):
-        """With a stream window under 4 KiB a longer body still gets through (the window is given back when spent)."""
+        """With a stream window under 4 KiB a longer body still gets through."""
         c = Conn(http2=HTTP2Settings(initial_window_size=1000))
         sid = c.get(b"/upload", method=b"POST", end_stream=False)
         c.upload(sid, b"y" * 5000, frame_size=1000)
@@ -988,7 +988,7 @@ class StreamTests(FrameTestCase):
         c.clock.advance(100)
 
     def test_abort_resets_stream(self):
-        """A handler aborting its answer (Go's ErrAbortHandler) resets just that stream with INTERNAL_ERROR, as Go does."""
+        """An aborted answer (Go's ErrAbortHandler) resets just its stream, with INTERNAL_ERROR as in Go."""
         from kapi_twisted.server.filters._abort import abort_request
 
         c = Conn()
@@ -1027,7 +1027,7 @@ class StreamTests(FrameTestCase):
         self.assertStillServing(c)
 
     def test_requests_while_not_reading(self):
-        """A client that reads nothing gets at most MAX_CONCURRENT_STREAMS answers queued; later streams are refused until it reads."""
+        """A client reading nothing gets MAX_CONCURRENT_STREAMS answers, then REFUSED_STREAM until it reads."""
         c = Conn(http2=HTTP2Settings(max_concurrent_streams=10))
         c.transport.producer.pauseProducing()  # the server's send buffer is full
         sids = [c.get(b"/") for _ in range(15)]
@@ -1039,7 +1039,7 @@ class StreamTests(FrameTestCase):
         self.assertStillServing(c)
 
     def test_rapid_reset(self):
-        """A client opening and resetting streams faster than the bucket allows (1000, then 33/s) gets ENHANCE_YOUR_CALM."""
+        """Resetting streams beyond 1000 at once, then 33/s, is ENHANCE_YOUR_CALM (Rapid Reset)."""
         c = Conn()
 
         def burst(n: int) -> None:
@@ -1416,7 +1416,7 @@ class OtherFrameTests(FrameTestCase):
         self.assertEqual(c.response(again)[::2], (b"200", b"small"))
 
     def test_close_after_goaway_waits(self):
-        """After its GOAWAY the server reads on for a second, then closes (Go): a request racing the GOAWAY does not turn the close into a reset."""
+        """After its GOAWAY the server reads on for a second, then closes (Go): a racing request is no reset."""
         c = Conn()
         sid = c.get(b"/")
         c.send(goaway_frame(sid))
@@ -1440,7 +1440,7 @@ class OtherFrameTests(FrameTestCase):
         self.assertEqual(c.goaways(), [(0, NO_ERROR)])
 
     def test_pings_do_not_keep_an_idle_connection(self):
-        """A connection with no stream open closes after the idle timeout (90 s) though the client PINGs (Go)."""
+        """With no stream open the connection closes after 90 s idle though the client PINGs (Go)."""
         c = Conn()
         sid = c.get(b"/")
         self.assertTrue(c.response(sid).ended)

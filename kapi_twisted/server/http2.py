@@ -35,8 +35,11 @@ open (a quiet watch is not idle), from when the last one ended; frames
 such as PING do not restart it. On shutdown, or when the peer sends
 GOAWAY, the peer gets a GOAWAY naming the last stream we will answer;
 streams in flight finish, newer ones are refused, and the connection
-closes a second after the last one is done (Go's goAwayTimeout). Peer-initiated resets are rate limited
-(a token bucket) against Rapid Reset (CVE-2023-44487).
+closes a second after the last one is done (Go's goAwayTimeout).
+Peer-initiated resets are rate limited (a token bucket) against Rapid
+Reset (CVE-2023-44487). A peer that reads nothing of what we send gets
+at most 10,000 control frames (Go's bound) and MAX_CONCURRENT_STREAMS
+answers queued for it.
 """
 
 from __future__ import annotations
