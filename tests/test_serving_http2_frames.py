@@ -1449,8 +1449,9 @@ class OtherFrameTests(FrameTestCase):
             c.send(ping_frame())
         c.clock.advance(11)
         c.pump()
-        self.assertTrue(c.transport.disconnecting)
         self.assertEqual(c.goaways(), [(sid, NO_ERROR)])
+        c.clock.advance(1)  # Go closes a second after its GOAWAY
+        self.assertTrue(c.transport.disconnecting)
 
     def test_idle_timeout_counts_from_last_stream(self):
         """The idle timeout starts when the last open stream ends, however long that stream lasted."""
@@ -1467,6 +1468,8 @@ class OtherFrameTests(FrameTestCase):
         self.assertFalse(c.transport.disconnecting)
         c.clock.advance(2)
         c.pump()
+        self.assertEqual(c.goaways(), [(sid, NO_ERROR)])
+        c.clock.advance(1)
         self.assertTrue(c.transport.disconnecting)
 
     def test_goaway_on_stream(self):

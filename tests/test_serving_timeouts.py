@@ -115,6 +115,8 @@ class IdleTimeoutTests(SynchronousTestCase):
         f.resource.requests[0].finish()
         f.clock.advance(0)  # the sending loop runs on the reactor
         f.clock.advance(91)
+        self.assertFalse(f.closed)  # GOAWAY sent; the close follows a second later
+        f.clock.advance(1)
         self.assertTrue(f.closed)
 
     def test_cleartext_prior_knowledge_h2(self):

@@ -348,7 +348,9 @@ class HTTP2Connection(Protocol, TimeoutMixin):
             self.setTimeout(self.timeOut)
             return
         log.debug("Timing out idle HTTP/2 client {peer}", peer=str(self._peer))
-        self.close()
+        # As Go: GOAWAY, then the close a second later (a request the peer
+        # sent meanwhile is read and dropped, not met with a reset).
+        self.drain()
 
     # -- frames received -----------------------------------------------------
 
