@@ -26,14 +26,13 @@ import sqlite3
 from typing import Any, Optional
 
 from twisted.internet.defer import Deferred, DeferredLock, fail, succeed
-from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.python.threadpool import ThreadPool
 from zope.interface import implementer
 
 from ._compactor import PeriodicCompactor
 from ._local import LocalStorage
+from ._writer import WriterThread
 from .interface import (
     ADDED,
     DELETED,
@@ -316,7 +315,7 @@ class SQLiteStorage(LocalStorage):
         self.path = path
         self._inline = not commit_in_thread
         self._db = _Database(path, synchronous, autocheckpoint=commit_in_thread)
-        self._pool = ThreadPool(minthreads=1, maxthreads=1, name="kapi-sqlite")
+        self._writer = WriterThread(self._reactor, "kapi-sqlite")
         # One user of the connection at a time: a write batch (inline or on
         # the thread) or one step of opening, checkpointing or compaction.
         self._lock = DeferredLock()
@@ -331,12 +330,12 @@ class SQLiteStorage(LocalStorage):
 
     def _run(self, f, *args) -> Deferred:
         """Run C{f} on the writer thread, alone on the connection."""
-        return self._lock.run(deferToThreadPool, self._reactor, self._pool, f, *args)
+        return self._lock.run(self._writer.call, f, *args)
 
     # -- life cycle -----------------------------------------------------------
 
     def start(self) -> Deferred:
-        self._pool.start()
+        self._writer.start()
         d = self._run(self._db.open)
         d.addCallback(self._loaded)
         d.addErrback(self._open_failed)
@@ -354,7 +353,7 @@ class SQLiteStorage(LocalStorage):
         self._compactor.start()
 
     def _open_failed(self, failure: Failure) -> Failure:
-        self._pool.stop()
+        self._writer.stop()
         return failure
 
     def stop(self) -> Deferred:
@@ -365,7 +364,7 @@ class SQLiteStorage(LocalStorage):
         self._started = False
         d = self._idle()
         d.addBoth(lambda _: self._run(self._db.close))
-        d.addBoth(lambda _: self._pool.stop())
+        d.addBoth(lambda _: self._writer.stop())
         return d
 
     def _idle(self) -> Deferred:
