@@ -589,6 +589,32 @@ class SubresourceAndOptionTests(RegistryTestCase):
             'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal '
             "number into Go struct field ObjectMeta.metadata.labels of type string")))
 
+    def test_null_label_and_annotation_values_are_empty(self):
+        """A null label or annotation value is stored and answered as "", as Go decodes it."""
+        r = self.create("configmaps", "default", {"metadata": {
+            "name": "a", "labels": {"x": None}, "annotations": {"y": None}}})
+        meta = r.kv.object["metadata"]
+        self.assertEqual((meta["labels"], meta["annotations"]), ({"x": ""}, {"y": ""}))
+        r = self.ok(self.store("configmaps").update(self.ctx, "default", "a", {"metadata": {
+            "name": "a", "labels": {"x": "1", "z": None}}}, WriteOptions()))
+        self.assertEqual(r.kv.object["metadata"]["labels"], {"x": "1", "z": ""})
+
+    def test_null_finalizer_and_owner_reference_are_invalid(self):
+        """A null finalizer or owner reference is 422 (Go decodes it to "" or an empty reference), not 400."""
+        err = self.error(self.store("configmaps").create(
+            self.ctx, "default", {"metadata": {"name": "a", "finalizers": [None]}},
+            WriteOptions()))
+        self.assertEqual(err.code, 422)
+        self.assertEqual(err.details["causes"][0], {
+            "reason": "FieldValueInvalid", "field": "metadata.finalizers",
+            "message": 'Invalid value: "": name part must be non-empty'})
+        err = self.error(self.store("configmaps").create(
+            self.ctx, "default", {"metadata": {"name": "a", "ownerReferences": [None]}},
+            WriteOptions()))
+        self.assertEqual(err.code, 422)
+        self.assertIn("metadata.ownerReferences.apiVersion",
+                      [c["field"] for c in err.details["causes"]])
+
     def test_pod_resize_and_ephemeral_containers(self):
         """pods/resize changes only container resources; ephemeralcontainers only that list."""
         self.create("pods", "default", {"metadata": {"name": "p"}, "spec": {"containers": [

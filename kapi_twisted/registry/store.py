@@ -207,20 +207,39 @@ def _metadata_type_error(meta: Any, kind: str) -> str:
         if not isinstance(finalizers, list):
             return bad(finalizers, "metadata.finalizers", "[]string")
         for item in finalizers:
-            if not isinstance(item, str):
+            if item is not None and not isinstance(item, str):
                 return bad(item, "metadata.finalizers", "string")
     refs = meta.get("ownerReferences")
     if refs is not None:
         if not isinstance(refs, list):
             return bad(refs, "metadata.ownerReferences", "[]v1.OwnerReference")
         for ref in refs:
-            if not isinstance(ref, dict):
+            if ref is not None and not isinstance(ref, dict):
                 return bad(ref, "metadata.ownerReferences", "v1.OwnerReference")
     for field in ("generation", "deletionGracePeriodSeconds"):
         value = meta.get(field)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             return bad(value, f"metadata.{field}", "int64")
     return ""
+
+
+def _zero_metadata_nulls(meta: Dict[str, Any]) -> None:
+    """
+    What Go's decoding makes of a JSON null inside metadata's maps and
+    lists (the zero value: a label, annotation or finalizer "", an empty
+    owner reference), so that it is validated, stored and answered as
+    kube-apiserver would.
+    """
+    for field in ("labels", "annotations"):
+        values = meta.get(field)
+        if isinstance(values, dict) and None in values.values():
+            meta[field] = {k: "" if v is None else v for k, v in values.items()}
+    finalizers = meta.get("finalizers")
+    if isinstance(finalizers, list) and None in finalizers:
+        meta["finalizers"] = ["" if f is None else f for f in finalizers]
+    refs = meta.get("ownerReferences")
+    if isinstance(refs, list) and None in refs:
+        meta["ownerReferences"] = [{} if r is None else r for r in refs]
 
 
 #: The fields each subresource writes ("a.b" paths).
@@ -610,6 +629,7 @@ class GenericStore:
         meta = obj.get("metadata")
         if not isinstance(meta, dict):
             meta = obj["metadata"] = {}
+        _zero_metadata_nulls(meta)
         expected_ns = namespace if self.info.namespaced else ""
         body_ns = meta.get("namespace") or ""
         if body_ns != expected_ns:
@@ -792,6 +812,7 @@ class GenericStore:
         meta = new.get("metadata")
         if not isinstance(meta, dict):
             meta = new["metadata"] = {}
+        _zero_metadata_nulls(meta)
         old_meta = old.get("metadata") or {}
         wanted_rv = meta.get("resourceVersion") or ""
         if wanted_rv and wanted_rv != old_meta.get("resourceVersion"):
