@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests._apiextensions_helpers import CRD_PATH, Harness, condition, crontab
+from tests._apiextensions_helpers import CRD_PATH, Harness, condition, crontab, crontab_crd
 
 CT = "/apis/stable.example.com/v1/namespaces/default/crontabs"
 MERGE = {"Content-Type": "application/merge-patch+json"}
@@ -133,6 +133,45 @@ class SubresourceTests(SynchronousTestCase):
                                 headers=MERGE)
         self.assertEqual(answer.json["spec"], {"replicas": 5})
         self.assertEqual(self.h.get(f"{CT}/my-ct").json["spec"]["replicas"], 5)
+
+
+class ScaleValidationTests(SynchronousTestCase):
+    """Replicas at a CRD's scale paths are checked whatever its schema allows there."""
+
+    def setUp(self) -> None:
+        self.h = Harness(self)
+        crd = crontab_crd()
+        schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+        for part in ("spec", "status"):
+            schema["properties"][part] = {"type": "object",
+                                          "x-kubernetes-preserve-unknown-fields": True}
+        self.h.create_crd(crd)
+
+    def causes(self, answer):
+        self.assertEqual(answer.code, 422, answer.body)
+        return [(c["field"], c["message"]) for c in answer.json["details"]["causes"]]
+
+    def test_create_with_bad_replicas(self) -> None:
+        """A negative or non-integer spec replicas is a 422 naming the scale path."""
+        self.assertEqual(self.causes(self.h.request("POST", CT, crontab("a", replicas=-5))),
+                         [(".spec.replicas", "Invalid value: -5: should be a non-negative integer")])
+        causes = self.causes(self.h.request("POST", CT, crontab("b", replicas="x")))
+        self.assertEqual(causes[0][0], ".spec.replicas")
+        self.assertIn("expected int64", causes[0][1])
+
+    def test_update_and_status_update_checked(self) -> None:
+        """Main and /status writes are refused past int32's range or with a non-string selector."""
+        self.assertEqual(self.h.request("POST", CT, crontab()).code, 201)
+        answer = self.h.request("PATCH", f"{CT}/my-ct", {"spec": {"replicas": 3000000000}},
+                                headers=MERGE)
+        self.assertEqual(self.causes(answer), [
+            (".spec.replicas", "Invalid value: 3000000000: should be less than or equal to 2147483647")])
+        answer = self.h.request("PATCH", f"{CT}/my-ct/status", {"status": {"selector": 5}},
+                                headers=MERGE)
+        self.assertEqual(self.causes(answer)[0][0], ".status.selector")
+        answer = self.h.request("PATCH", f"{CT}/my-ct/status", {"status": {"replicas": 3}},
+                                headers=MERGE)
+        self.assertEqual(answer.code, 200, answer.body)
 
 
 class DeletionTests(SynchronousTestCase):

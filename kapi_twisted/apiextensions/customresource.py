@@ -36,6 +36,7 @@ from kapi_twisted import apierrors
 
 from . import _crd
 from ._causes import as_field_errors
+from .schema import validate_scale
 
 __all__ = [
     "CUSTOM_RESOURCE_VERBS",
@@ -184,9 +185,14 @@ class CustomResourceStrategy(Strategy):
 
     def validate_schema(self, obj: Dict[str, Any], old: Optional[Dict[str, Any]] = None
                         ) -> List[v.FieldError]:
-        if self.compiled is None:
-            return []
-        return as_field_errors(self.compiled.validate(obj, old))
+        """
+        The schema's causes, then those of the scale subresource's paths
+        (replicas an int64 in 0..2^31-1, the selector a string), as kube's
+        custom-resource validator adds them on create and update.
+        """
+        causes = self.compiled.validate(obj, old) if self.compiled is not None else []
+        causes.extend(validate_scale(obj, self.info.scale))
+        return as_field_errors(causes)
 
     def validate_update(self, new: Dict[str, Any], old: Dict[str, Any]) -> List[v.FieldError]:
         return self.validate_schema(new, old)
