@@ -1,7 +1,7 @@
 """
 The HTTP/2 connection in memory, against the h2 library as the client:
 flow control on large answers, request bodies, streamed answers, resets,
-draining, and the protocol checks h2 keeps.
+draining, and protocol errors.
 """
 
 from __future__ import annotations
