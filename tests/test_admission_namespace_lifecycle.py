@@ -1,5 +1,6 @@
 """The NamespaceLifecycle admission plugin, as the generic store runs it."""
 
+from twisted.internet.defer import succeed
 from zope.interface.verify import verifyObject
 
 from kapi_twisted.admission import (
@@ -132,3 +133,46 @@ class NamespaceLifecycleCachedReadTests(NamespaceLifecycleTests):
         self.cached_reads.clear()
         self.create_error("nope")
         self.assertEqual(self.cached_reads, [True, False])
+
+    def stale_cache(self, name, peek=True):
+        """From now on the namespace cache shows C{name} as it is now (its watch lags behind)."""
+        namespaces = self.store("namespaces")
+        real_peek = namespaces.peek_cached
+        stale = real_peek("", name)
+        self.assertIsNotNone(stale)
+        # The stores are built afresh for each test: no clean-up needed.
+        namespaces.peek_cached = lambda namespace, n: (
+            real_peek(namespace, n) if n != name else stale if peek else None)
+        counting_get = namespaces.get
+
+        def stale_get(ctx, namespace, n, options=None):
+            if n == name and getattr(options, "resource_version", "") == "0":
+                self.cached_reads.append(True)
+                return succeed(stale)
+            return counting_get(ctx, namespace, n, options)
+
+        namespaces.get = stale_get
+
+    def test_create_after_namespace_delete_reads_live(self):
+        """Right after a namespace's deletion, a create in it is refused though the cache still shows it Active."""
+        for peek in (True, False):
+            name = "x" if peek else "y"
+            self.namespace(name)
+            self.stale_cache(name, peek)
+            self.delete("namespaces", "", name)
+            err = self.create_error(name)
+            self.assertEqual(err.code, 403)
+            self.assertEqual(err.details["causes"][0]["reason"], "NamespaceTerminating")
+
+    def test_deleted_namespace_trusted_from_cache_after_30s(self):
+        """30 s after a namespace's deletion was admitted, its cached state is trusted again (kube's TTL)."""
+        self.namespace("x")
+        self.namespace("y")
+        self.stale_cache("x")
+        self.delete("namespaces", "", "x")
+        self.cached_reads.clear()
+        self.cm("a", namespace="y")
+        self.assertEqual(self.cached_reads, [])
+        self.clock.advance(31)
+        self.cm("a", namespace="x")
+        self.assertEqual(self.cached_reads, [])
