@@ -7,18 +7,16 @@ assembled from its items' bytes without decoding them.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, Optional
 
 from kapi_twisted.apis.registry import ResourceInfo
 from kapi_twisted.endpoints import negotiation
 from kapi_twisted.endpoints.negotiation import JSON, OBJECT, PARTIAL, PARTIAL_LIST, TABLE, Output
-
-_COMPACT = (",", ":")
+from kapi_twisted.registry._encoding import compact_json
 
 
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=_COMPACT, ensure_ascii=False).encode("utf-8")
+    return compact_json(obj).encode("utf-8")
 
 
 def object_of(item: Any) -> dict:
