@@ -107,14 +107,14 @@ class NamespaceLifecycle:
             return None
         peek = getattr(self.namespaces, "peek_cached", None)
         kv = peek("", a.namespace) if peek is not None else None
-        if kv is None:
-            d, box = self._read(a.namespace, _CACHED)
-            live = bool(box) and (_not_found(box[0]) or self._recheck(a.namespace, box[0]))
-        else:
-            live = bool(self._deleted) and self._recheck(a.namespace, kv)
-            if not live:
+        if kv is not None:
+            if not (self._deleted and self._recheck(a.namespace, kv)):
                 self._judge(a, kv)  # in the cache: decided without a store read
                 return None
+            live = True
+        else:
+            d, box = self._read(a.namespace, _CACHED)
+            live = bool(box) and (_not_found(box[0]) or self._recheck(a.namespace, box[0]))
         if live:
             d, box = self._read(a.namespace, _LIVE)
         if not box:  # the store answers later
