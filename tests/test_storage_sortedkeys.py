@@ -50,6 +50,39 @@ class SortedKeysTests(unittest.SynchronousTestCase):
         self.check(keys, [])
         self.assertFalse(keys.discard("/a/x/000"))
 
+    def test_bounds_at_block_edges(self):
+        """Ranges starting or ending at, just after or just before any block's first or last key list like a sorted list."""
+        rng = random.Random(11)
+        for trial in range(25):
+            load = rng.choice([1, 2, 3, 5])
+            pool = ["%s%02d" % (rng.choice("ab"), rng.randint(0, 40)) for _ in range(60)]
+            model = sorted(rng.sample(sorted(set(pool)), 10))
+            keys = SortedKeys(model, load=load)
+            for _ in range(rng.randint(0, 150)):
+                key = rng.choice(pool)
+                i = bisect_left(model, key)
+                if i < len(model) and model[i] == key:
+                    if rng.random() < 0.6:
+                        keys.discard(key)
+                        del model[i]
+                else:
+                    keys.add(key)
+                    model.insert(i, key)
+            edges = {""}
+            for block in keys._blocks:
+                for key in (block[0], block[-1]):
+                    edges.update((key, key + "\x00", key[:-1]))
+            for low in sorted(edges):
+                for high in sorted(edges) + [None]:
+                    lo = bisect_left(model, low)
+                    hi = len(model) if high is None else max(lo, bisect_left(model, high))
+                    want = model[lo:hi]
+                    self.assertEqual(keys.count(low, high), len(want), (low, high))
+                    self.assertEqual(list(keys.iter_range(low, high)), want, (low, high))
+                    for limit in (0, 1, 2, load, 2 * load + 1):
+                        self.assertEqual(keys.range(low, high, limit),
+                                         want[:limit] if limit else want, (low, high, limit))
+
     def test_built_from_keys(self):
         """A list built from existing keys (start-up, relist) is sorted and complete."""
         model = sorted("/r/k/%04d" % i for i in range(1000))
