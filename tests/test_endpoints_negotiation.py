@@ -124,3 +124,14 @@ class RepeatedNegotiationTests(SynchronousTestCase):
             with self.assertRaises(apierrors.APIError) as refused:
                 negotiation.negotiate("text/html", "get", {})
             self.assertEqual(refused.exception.code, 406)
+
+    def test_long_accept_headers_are_not_remembered(self) -> None:
+        """Distinct long Accept headers (up to the 1 MiB header limit) do not pile up in the server's memory."""
+        from kapi_twisted.endpoints import negotiation
+
+        for i in range(3):
+            accept = ("application/json;x=%d," % i) * 3000
+            self.assertEqual(negotiation.negotiate(accept, "get", {}),
+                             negotiation.Output(negotiation.JSON))
+        kept = list(negotiation._ACCEPT_CACHE) + [key[0] for key in negotiation._NEGOTIATED]
+        self.assertEqual([a for a in kept if len(a) > 4096], [])
