@@ -81,15 +81,21 @@ def parse_media_type(text: str) -> Tuple[str, Dict[str, str]]:
 # Parsed Accept headers: clients send the same few on every request.
 _ACCEPT_CACHE: Dict[str, Tuple[MediaRange, ...]] = {}
 _ACCEPT_CACHE_SIZE = 256
+# Only headers up to this long are remembered (here and in negotiate): real
+# clients' are short (kubectl's longest is about 130 characters), and a
+# header may be up to 1 MiB, whose parsed clauses take some 15 MB.
+_MEMO_MAX_ACCEPT = 1024
 
 
 def parse_accept(header: str) -> List[MediaRange]:
     """The clauses of an C{Accept} header, best first (stable for equal C{q})."""
     cached = _ACCEPT_CACHE.get(header)
     if cached is None:
-        if len(_ACCEPT_CACHE) >= _ACCEPT_CACHE_SIZE:
-            _ACCEPT_CACHE.clear()
-        cached = _ACCEPT_CACHE[header] = tuple(_parse_accept(header))
+        cached = tuple(_parse_accept(header))
+        if len(header) <= _MEMO_MAX_ACCEPT:
+            if len(_ACCEPT_CACHE) >= _ACCEPT_CACHE_SIZE:
+                _ACCEPT_CACHE.clear()
+            _ACCEPT_CACHE[header] = cached
     return list(cached)
 
 
@@ -126,7 +132,7 @@ def wants_pretty(query: Dict[str, List[str]], user_agent: str) -> bool:
 
 # Answers of negotiate by everything they depend on: clients send the same
 # few Accept headers on every request. Outputs are immutable; bounded (the
-# header is the client's), emptied when full.
+# header is the client's: short ones only, emptied when full).
 _NEGOTIATED: Dict[tuple, Output] = {}
 _MAX_NEGOTIATED = 256
 
@@ -149,9 +155,10 @@ def negotiate(
     output = _NEGOTIATED.get(key)
     if output is None:
         output = _negotiate(accept, verb, query, pretty, streaming)
-        if len(_NEGOTIATED) >= _MAX_NEGOTIATED:
-            _NEGOTIATED.clear()
-        _NEGOTIATED[key] = output
+        if len(accept) <= _MEMO_MAX_ACCEPT:
+            if len(_NEGOTIATED) >= _MAX_NEGOTIATED:
+                _NEGOTIATED.clear()
+            _NEGOTIATED[key] = output
     return output
 
 
