@@ -186,3 +186,26 @@ class HandedOverObjectTests(RegistryTestCase):
         self.assertEqual(kv.object, json.loads(kv.data))
         plain = KeyValue.with_parsed("/k", b'{"metadata":{"name":"x"}}', 7, 7, None)
         self.assertEqual(plain.object, {"metadata": {"resourceVersion": "7", "name": "x"}})
+
+
+class GeneratedNameTests(RegistryTestCase):
+    def test_every_character_equally_likely_at_every_position(self):
+        """Generated suffixes are 5 characters of kube's alphabet, each about equally likely at each position."""
+        import collections
+        import random
+
+        state = random.getstate()
+        self.addCleanup(random.setstate, state)
+        random.seed(20261126)
+        alphabet = "bcdfghjklmnpqrstvwxz2456789"
+        counts = [collections.Counter() for _ in range(5)]
+        draws = 27 * 400
+        for _ in range(draws):
+            name = store_module._generate_name("web-")
+            self.assertEqual(len(name), 9)
+            for position, char in enumerate(name[4:]):
+                counts[position][char] += 1
+        for counted in counts:
+            self.assertEqual(set(counted), set(alphabet))
+            # 400 expected each; a seeded draw, so no flakiness: within +-25%.
+            self.assertTrue(all(300 <= n <= 500 for n in counted.values()), counted)
