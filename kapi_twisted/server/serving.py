@@ -190,7 +190,7 @@ class SecureServing(Service):
             self.tls = build_tls(self.config, spec)
             factory = HTTPSOnlyFactory(TLSMemoryBIOFactory(self.tls, False, self.site))
             # TLS hands the socket one write per reactor turn: send it at once
-            # (kapi_twisted.server._transport).
+            # (kapi_twisted._eager_tcp).
             d = listen_eager(self.reactor, spec.port, factory, spec.backlog, spec.interface)
             d.addErrback(self._listen_failed, spec)
             return d
