@@ -176,3 +176,18 @@ class NamespaceLifecycleCachedReadTests(NamespaceLifecycleTests):
         self.clock.advance(31)
         self.cm("a", namespace="x")
         self.assertEqual(self.cached_reads, [])
+
+    def test_expired_deletions_are_forgotten(self):
+        """Deletions older than 30 s leave nothing behind: the remembered names empty out."""
+        lifecycle = self.stores_admission_plugin()
+        self.namespace("x")
+        self.delete("namespaces", "", "x")
+        self.assertEqual(list(lifecycle._deleted), ["x"])
+        self.clock.advance(31)
+        self.cm("a", namespace="default")
+        self.assertEqual(lifecycle._deleted, {})
+
+    def stores_admission_plugin(self):
+        """The NamespaceLifecycle plugin the stores run."""
+        chain = self.store("configmaps").admission
+        return next(p for p in chain.plugins if isinstance(p, NamespaceLifecycle))
