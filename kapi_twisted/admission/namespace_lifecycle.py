@@ -15,9 +15,10 @@ namespace from the watch cache (a GET with C{resourceVersion=0}) and falls
 back to a live read only when the cache does not have it (a namespace made
 a moment ago). As kube does, a namespace whose deletion this server admitted
 in the last 30 seconds is read live while the cache still shows it Active
-(the cache's watch may not have seen the deletion yet). A cached read has fired by the time C{get} returns:
-L{NamespaceLifecycle.check} then decides at once (no Deferred chain per
-create), and waits only for a store that answers later.
+(the cache's watch may not have seen the deletion yet). A cached read has
+fired by the time C{get} returns: L{NamespaceLifecycle.check} then decides
+at once (no Deferred chain per create), and waits only for a store that
+answers later.
 """
 
 from __future__ import annotations
@@ -131,13 +132,14 @@ class NamespaceLifecycle:
 
     def _recheck(self, namespace: str, kv: Any) -> bool:
         """Whether a cached answer must be read again live: an Active namespace deleted lately."""
-        if not self._deleted:
-            return False
-        until = self._deleted.get(namespace)
-        if until is None:
-            return False
-        if until <= self.clock.seconds():
-            del self._deleted[namespace]
+        deleted = self._deleted
+        now = self.clock.seconds()
+        while deleted:  # forget the expired, oldest first (the hot path tests emptiness)
+            oldest = next(iter(deleted))
+            if deleted[oldest] > now:
+                break
+            del deleted[oldest]
+        if namespace not in deleted:
             return False
         return (not isinstance(kv, Failure)
                 and (kv.object.get("status") or {}).get("phase") == "Active")
