@@ -8,6 +8,7 @@ are unique, freed on delete and refused when taken.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 
 from twisted.internet import defer
@@ -145,6 +146,23 @@ class ServiceAllocationE2ETests(ServerTestCase):
         yield self.kubectl("create", "service", "clusterip", "b", "--tcp=80",
                            "--clusterip=10.0.0.77")
         self.assertEqual((yield self.cluster_ip("b")), "10.0.0.77")
+
+
+    @defer.inlineCallbacks
+    def test_put_create_reserves_before_validating(self):
+        """A PUT creating a Service with a taken IP and a bad label gets the IP error first, as a POST does (kube's order)."""
+        yield self.kubectl("create", "service", "clusterip", "a", "--tcp=80",
+                           "--clusterip=10.0.0.77")
+        body = json.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {
+            "name": "c", "labels": {"bad label": "x"}}, "spec": {
+            "clusterIP": "10.0.0.77", "ports": [{"port": 80}]}})
+        for verb in ("create", "replace"):
+            _, err, code = yield self.kubectl(verb, "-f", "-", stdin=body, ok=False)
+            self.assertNotEqual(code, 0)
+            self.assertIn("failed to allocate IP 10.0.0.77: provided IP is already allocated", err)
+            self.assertNotIn("metadata.labels", err)
+        _, err, code = yield self.kubectl("get", "service", "c", ok=False)
+        self.assertIn("NotFound", err)
 
 
 class ServiceRestartE2ETests(ServerTestCase):

@@ -940,16 +940,23 @@ class GenericStore:
         if self.admission is not None:
             yield self.admission.admit(Attributes(
                 CREATE, self.info, namespace, name, new, ctx.user, options.dry_run))
-        self._validate_create(new)
+        # Reserved first, then validated, in kube's order (BeginCreate before
+        # BeforeCreate), as a POST does.
         txn = self.strategy.begin_create(new, options.dry_run)
-        if options.dry_run:
-            return WriteResult(object=_encoding.ordered(new), created=True)
         try:
-            kv = yield _reserved(txn, lambda: self.storage.create(
-                self.keys.key(namespace, name), _encoding.encode(new)))
+            result = yield _reserved(txn, self._store_created_on_update, namespace, name, new,
+                                     options)
         except st.KeyExistsError:
             return None
-        return WriteResult(kv=kv, created=True)
+        return result
+
+    def _store_created_on_update(self, namespace: str, name: str, new: Dict[str, Any],
+                                 options: WriteOptions) -> Deferred:
+        self._validate_create(new)
+        if options.dry_run:
+            return succeed(WriteResult(object=_encoding.ordered(new), created=True))
+        d = self.storage.create(self.keys.key(namespace, name), _encoding.encode(new))
+        return d.addCallback(lambda kv: WriteResult(kv=kv, created=True))
 
     def update(self, ctx: RequestContext, namespace: str, name: str, obj: Dict[str, Any],
                options: WriteOptions, subresource: str = ""):
