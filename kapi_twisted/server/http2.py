@@ -243,12 +243,13 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         unpack = f.FRAME_HEADER.unpack_from
         handlers = _FRAME_HANDLERS
         limit = self.settings.max_frame_size
-        while end - position >= 9:
+        header_size = f.FRAME_HEADER_SIZE
+        while end - position >= header_size:
             high, low, frame_type, flags, stream_id = unpack(data, position)
             length = high << 8 | low
             if length > limit:
                 raise ConnectionError(_ERR.FRAME_SIZE_ERROR, f"frame of {length} octets")
-            start = position + 9
+            start = position + header_size
             if end - start < length:
                 break
             position = start + length
@@ -268,10 +269,10 @@ class HTTP2Connection(Protocol, TimeoutMixin):
                 return
         if position < end:
             rest = data[position:] if position else data
-            needed = 9
-            if len(rest) >= 9:
+            needed = header_size
+            if len(rest) >= header_size:
                 high, low = rest[0], rest[1] << 8 | rest[2]
-                needed = 9 + (high << 16 | low)
+                needed = header_size + (high << 16 | low)
             self._keep(rest, needed)
 
     def _keep(self, rest: bytes, needed: int) -> None:
@@ -283,8 +284,7 @@ class HTTP2Connection(Protocol, TimeoutMixin):
     def _connection_error(self, code: int, reason: str) -> None:
         log.debug("HTTP/2 protocol error from {peer}: {error}",
                   peer=str(self._peer), error=reason)
-        if not self._draining:
-            self._draining = True
+        self._draining = True
         self._out.append(f.goaway(self._max_client_stream, code))
         self._flush()
         self._lose()
@@ -738,15 +738,12 @@ class HTTP2Connection(Protocol, TimeoutMixin):
         too; a request body still coming is refused with RST_STREAM
         NO_ERROR, as Go refuses it.
         """
-        stream.local_ended = True
         if self._transport_paused:
             self._answered_while_paused += 1
-        if stream.remote_ended:
-            self.stream_done(stream)
-        else:
+        if not stream.remote_ended:
             self._out.append(f.rst_stream(stream.stream_id, _ERR.NO_ERROR))
             self._remember_reset(stream.stream_id)
-            self.stream_done(stream)
+        self.stream_done(stream)
         self._changed()
 
     def _flush(self) -> None:
@@ -861,7 +858,8 @@ class _Stream:
     """
     One request/response exchange: the "channel" its L{Request} talks to
     (writeHeaders, write, requestDone, producers...), and the stream's
-    state: whether each side has ended it, and its windows.
+    state: whether the request has ended, and its windows (a stream is
+    dropped once our side ends it).
     """
 
     # Request copies channel.transport; HTTP/2 streams have none of their own.
@@ -873,7 +871,6 @@ class _Stream:
         self.site = connection.site
         self.factory = connection.factory
         self.remote_ended = False  # the request's END_STREAM came
-        self.local_ended = False  # ours is queued
         self.got_trailers = False
         self.declared_length: Optional[int] = None  # a body's Content-Length
         self.received = 0
